@@ -1,0 +1,46 @@
+"""Shared fixtures: real servers per storage backend (SQLite and PostgreSQL)."""
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.server import BACKENDS, ServerProcess, fresh_database_url
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server shared by the tests of one backend; tests use unique names so they do not collide."""
+    home = tmp_path_factory.mktemp(f"home-{backend}")
+    proc = ServerProcess(home, fresh_database_url(backend, home)).start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def client(server: ServerProcess) -> Iterator[httpx.Client]:
+    with server.client() as http:
+        yield http
+
+
+@pytest.fixture
+def make_server(backend: str, tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """Start dedicated servers (own home, own empty database) with extra settings; all stopped afterwards."""
+    started: list[ServerProcess] = []
+
+    def make(home: Path | None = None, database_url: str | None = None, **settings: str) -> ServerProcess:
+        home = home or tmp_path / f"home{len(started)}"
+        home.mkdir(parents=True, exist_ok=True)
+        proc = ServerProcess(home, database_url or fresh_database_url(backend, home), **settings)
+        started.append(proc)
+        return proc.start()
+
+    yield make
+    for proc in started:
+        proc.stop()

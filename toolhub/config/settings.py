@@ -1,0 +1,86 @@
+"""Server settings from `TOOLHUB_*` environment variables (and Letta's names, for drop-in use)."""
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from toolhub.errors import SettingsError
+
+ENV_PREFIX = "TOOLHUB_"
+
+
+class Settings(BaseSettings):
+    """Everything the server reads from its environment. Unknown `TOOLHUB_*` names are refused."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", populate_by_name=True)
+
+    home: Path = Field(default=Path("~/.toolhub"), description="Directory for the SQLite file, venvs and config.")
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TOOLHUB_DATABASE_URL", "LETTA_PG_URI"),
+        description="SQLAlchemy async URL; default is a SQLite file in TOOLHUB_HOME.",
+    )
+    server_password: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TOOLHUB_SERVER_PASSWORD", "LETTA_SERVER_PASSWORD"),
+        description="When set, every route but health needs this password or a user API key.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    sandbox: Literal["local", "docker", "e2b"] = Field(
+        default="local", description="Default sandbox for custom Python tools."
+    )
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _async_driver(cls, value: str | None) -> str | None:
+        """Accept plain `postgresql://` URLs (as Letta's LETTA_PG_URI is written) and use asyncpg."""
+        if value is None:
+            return None
+        for plain in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+            if value.startswith(plain):
+                return "postgresql+asyncpg://" + value[len(plain) :]
+        if value.startswith("sqlite://") and not value.startswith("sqlite+aiosqlite://"):
+            return "sqlite+aiosqlite://" + value[len("sqlite://") :]
+        if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            raise ValueError("must be a postgresql:// or sqlite:// URL")
+        return value
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.home / 'toolhub.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+
+def _unknown_env_names() -> list[str]:
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    return sorted(k for k in os.environ if k.startswith(ENV_PREFIX) and k not in known)
+
+
+def load_settings() -> Settings:
+    """Build settings from the environment, turning every problem into one message that names the setting."""
+    unknown = _unknown_env_names()
+    if unknown:
+        known = ", ".join(ENV_PREFIX + n.upper() for n in Settings.model_fields)
+        raise SettingsError(f"Unknown setting {', '.join(unknown)} (known settings: {known})")
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{_env_name(err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False))
+        raise SettingsError(f"Invalid setting {problems}") from None
+
+
+def _env_name(loc: tuple) -> str:
+    name = str(loc[0]) if loc else "?"
+    return name if name.isupper() else ENV_PREFIX + name.upper()

@@ -1,0 +1,48 @@
+"""The FastAPI application factory."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+
+from toolhub import __version__
+from toolhub.config.settings import Settings, load_settings
+from toolhub.server.auth import authenticate
+from toolhub.server.errors import install_error_handlers
+from toolhub.server.middleware import CanonicalPathMiddleware, RequestLogMiddleware
+from toolhub.server.routers import admin, health
+from toolhub.store.db import Database
+from toolhub.store.migrate import upgrade_to_head
+
+logger = logging.getLogger("toolhub.server")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; the database is opened and migrated in the lifespan, not at import."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.effective_database_url)
+        await upgrade_to_head(db.engine)
+        app.state.db = db
+        logger.info("ready", extra={"fields": {"database": db.engine.url.render_as_string(hide_password=True)}})
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    app = FastAPI(title="toolhub", version=__version__, lifespan=lifespan, redirect_slashes=False)
+    app.state.settings = settings
+    install_error_handlers(app)
+
+    app.include_router(health.router)
+    protected = [Depends(authenticate)]
+    for module in (admin,):
+        app.include_router(module.router, dependencies=protected)
+
+    app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(CanonicalPathMiddleware)
+    return app

@@ -1,0 +1,3 @@
+"""One router per resource. Each router carries the full `/v1/...` prefix so logs name whole routes."""
+
+API_PREFIX = "/v1"
