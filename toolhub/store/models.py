@@ -3,7 +3,7 @@
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -19,9 +19,9 @@ class UTCDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc) if value is not None else None
+        if value is None:
+            return None
+        return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
@@ -74,3 +74,25 @@ class ApiKey(Base):
     key_prefix: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Tool(OrgOwned, Base):
+    """A registered tool. Names are unique per organization (the key for upsert)."""
+
+    __tablename__ = "tools"
+    __table_args__ = (UniqueConstraint("organization_id", "name", name="uq_tools_org_name"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    tool_type: Mapped[str] = mapped_column(String(64), default="custom")
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    source_type: Mapped[str | None] = mapped_column(String(32), default="python")
+    source_code: Mapped[str | None] = mapped_column(Text, default=None)
+    json_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    args_json_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    strict_json_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    schema_health: Mapped[str | None] = mapped_column(String(32), default=None)
+    return_char_limit: Mapped[int] = mapped_column(Integer, default=6000)
+    pip_requirements: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata_", JSON, default=dict)

@@ -1,0 +1,86 @@
+"""`/v1/tools`: Letta's tool CRUD, upsert, base tools and schema generation."""
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from toolhub.builtin_tools.base import base_tool_names
+from toolhub.server.deps import CurrentActor, Db
+from toolhub.server.routers import API_PREFIX
+from toolhub.store.repositories.tools import ToolRepository
+from toolhub.tools import registry
+from toolhub.tools.model import GenerateSchemaRequest, Tool, ToolCreate, ToolUpdate
+
+router = APIRouter(prefix=f"{API_PREFIX}/tools", tags=["tools"])
+
+
+@router.get("", response_model=list[Tool], operation_id="list_tools")
+async def list_tools(
+    actor: CurrentActor,
+    db: Db,
+    after: str | None = None,
+    limit: int | None = Query(50, ge=1),
+    name: str | None = None,
+) -> list[Any]:
+    async with db.session() as session:
+        tools = ToolRepository(session, actor)
+        if name is not None:
+            found = await tools.get_by_name(name)
+            return [found] if found else []
+        if after is None:
+            await registry.ensure_base_tools(tools)
+        return await tools.list(after=after, limit=limit)
+
+
+@router.get("/count", response_model=int, operation_id="count_tools")
+async def count_tools(actor: CurrentActor, db: Db, include_base_tools: bool = False) -> int:
+    """Counts what it says: all tools with `include_base_tools=true`, else only non-base tools."""
+    async with db.session() as session:
+        return await ToolRepository(session, actor).count(() if include_base_tools else base_tool_names())
+
+
+@router.post("/add-base-tools", response_model=list[Tool], operation_id="add_base_tools")
+async def add_base_tools(actor: CurrentActor, db: Db) -> list[Any]:
+    async with db.session() as session:
+        return await registry.upsert_base_tools(ToolRepository(session, actor))
+
+
+@router.post("/generate-schema", operation_id="generate_json_schema")
+async def generate_json_schema(body: GenerateSchemaRequest, _: CurrentActor) -> dict[str, Any]:
+    return (await registry.derive_schema_fields(body.code)).json_schema
+
+
+@router.get("/{tool_id}", response_model=Tool, operation_id="retrieve_tool")
+async def retrieve_tool(tool_id: str, actor: CurrentActor, db: Db) -> Any:
+    async with db.session() as session:
+        return await ToolRepository(session, actor).get(tool_id)
+
+
+@router.post("", response_model=Tool, operation_id="create_tool")
+async def create_tool(body: ToolCreate, actor: CurrentActor, db: Db) -> Any:
+    columns = await registry.columns_for_create(body)
+    async with db.session() as session:
+        return await ToolRepository(session, actor).create(**columns)
+
+
+@router.put("", response_model=Tool, operation_id="upsert_tool")
+async def upsert_tool(body: ToolCreate, actor: CurrentActor, db: Db) -> Any:
+    columns = await registry.columns_for_create(body)
+    async with db.session() as session:
+        return await ToolRepository(session, actor).upsert(**columns)
+
+
+@router.patch("/{tool_id}", response_model=Tool, operation_id="modify_tool")
+async def modify_tool(tool_id: str, body: ToolUpdate, actor: CurrentActor, db: Db) -> Any:
+    async with db.session() as session:
+        current = await ToolRepository(session, actor).get(tool_id)
+    columns = await registry.columns_for_update(current, body)
+    async with db.session() as session:
+        tools = ToolRepository(session, actor)
+        return await tools.update(await tools.get(tool_id), **columns)
+
+
+@router.delete("/{tool_id}", operation_id="delete_tool")
+async def delete_tool(tool_id: str, actor: CurrentActor, db: Db) -> None:
+    async with db.session() as session:
+        await ToolRepository(session, actor).delete(tool_id)

@@ -1,0 +1,78 @@
+"""Wire models for tools, with Letta's exact field names (`metadata_` included)."""
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_RETURN_CHAR_LIMIT = 6000
+
+
+class PipRequirement(BaseModel):
+    name: str = Field(min_length=1, description="Package name on PyPI.")
+    version: str | None = Field(default=None, description="Exact version; latest when omitted.")
+
+    def __str__(self) -> str:
+        return f"{self.name}=={self.version}" if self.version else self.name
+
+
+class Tool(BaseModel):
+    """A tool as Letta returns it, plus `schema_health` and `json_schema_strict` (our additions)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    tool_type: str = "custom"
+    description: str | None = None
+    source_type: str | None = None
+    name: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    source_code: str | None = None
+    json_schema: dict[str, Any] | None = None
+    args_json_schema: dict[str, Any] | None = None
+    return_char_limit: int = DEFAULT_RETURN_CHAR_LIMIT
+    pip_requirements: list[PipRequirement] | None = None
+    created_by_id: str | None = None
+    last_updated_by_id: str | None = None
+    metadata_: dict[str, Any] = Field(default_factory=dict)
+    schema_health: str | None = Field(
+        default=None, description="STRICT_COMPLIANT, NON_STRICT_ONLY or INVALID for OpenAI strict mode."
+    )
+    json_schema_strict: dict[str, Any] | None = Field(
+        default=None, validation_alias="strict_json_schema", description="The OpenAI strict-mode variant."
+    )
+
+
+class ToolCreate(BaseModel):
+    """Body of `POST /v1/tools/` and `PUT /v1/tools/`. No `name`: it comes from the function."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    source_code: str
+    source_type: str = "python"
+    json_schema: dict[str, Any] | None = None
+    args_json_schema: dict[str, Any] | None = None
+    return_char_limit: int = Field(default=DEFAULT_RETURN_CHAR_LIMIT, ge=1)
+    pip_requirements: list[PipRequirement] | None = None
+
+
+class ToolUpdate(BaseModel):
+    """Body of `PATCH /v1/tools/{id}`; unknown keys are ignored, as in Letta."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    description: str | None = None
+    tags: list[str] | None = None
+    source_code: str | None = None
+    source_type: str | None = None
+    json_schema: dict[str, Any] | None = None
+    args_json_schema: dict[str, Any] | None = None
+    return_char_limit: int | None = Field(default=None, ge=1)
+    pip_requirements: list[PipRequirement] | None = None
+    metadata_: dict[str, Any] | None = None
+
+
+class GenerateSchemaRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str
