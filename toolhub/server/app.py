@@ -11,7 +11,7 @@ from toolhub.config.settings import Settings, load_settings
 from toolhub.server.auth import authenticate
 from toolhub.server.errors import install_error_handlers
 from toolhub.server.middleware import CanonicalPathMiddleware, RequestLogMiddleware
-from toolhub.server.routers import admin, health, tools
+from toolhub.server.routers import admin, health, sandbox_config, tools
 from toolhub.store.db import Database
 from toolhub.store.migrate import upgrade_to_head
 
@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(health.router)
     protected = [Depends(authenticate)]
-    for module in (admin, tools):
+    for module in (admin, tools, sandbox_config):
         app.include_router(module.router, dependencies=protected)
 
     app.add_middleware(RequestLogMiddleware)

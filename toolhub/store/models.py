@@ -96,3 +96,29 @@ class Tool(OrgOwned, Base):
     pip_requirements: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
     tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata_", JSON, default=dict)
+
+
+class SandboxConfig(OrgOwned, Base):
+    """One sandbox configuration per type (`local`, `docker`, `e2b`) per organization."""
+
+    __tablename__ = "sandbox_configs"
+    __table_args__ = (UniqueConstraint("organization_id", "type", name="uq_sandbox_configs_org_type"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(16))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class SandboxEnvVar(OrgOwned, Base):
+    """An environment variable every tool run under `sandbox_config_id` receives."""
+
+    __tablename__ = "sandbox_env_vars"
+    __table_args__ = (UniqueConstraint("sandbox_config_id", "key", name="uq_sandbox_env_vars_config_key"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sandbox_config_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("sandbox_configs.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
