@@ -14,8 +14,17 @@ from toolhub.server.middleware import CanonicalPathMiddleware, RequestLogMiddlew
 from toolhub.server.routers import admin, health, sandbox_config, tools
 from toolhub.store.db import Database
 from toolhub.store.migrate import upgrade_to_head
+from toolhub.tools.executor import ToolExecutor
 
 logger = logging.getLogger("toolhub.server")
+
+
+def _build_executor(settings: Settings) -> ToolExecutor:
+    """Sandbox backends start nothing until their first call, so building them costs no start-up time."""
+    from toolhub.sandbox.local import LocalSandbox
+
+    local = LocalSandbox(settings.home / "venvs", private_dirs=[settings.home])
+    return ToolExecutor({"local": local})
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -28,10 +37,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = Database(settings.effective_database_url)
         await upgrade_to_head(db.engine)
         app.state.db = db
+        app.state.executor = _build_executor(settings)
         logger.info("ready", extra={"fields": {"database": db.engine.url.render_as_string(hide_password=True)}})
         try:
             yield
         finally:
+            await app.state.executor.close()
             await db.dispose()
 
     app = FastAPI(title="toolhub", version=__version__, lifespan=lifespan, redirect_slashes=False)

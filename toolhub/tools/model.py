@@ -1,6 +1,7 @@
 """Wire models for tools, with Letta's exact field names (`metadata_` included)."""
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -76,3 +77,35 @@ class ToolUpdate(BaseModel):
 class GenerateSchemaRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: str
+
+
+class ToolRunFromSource(BaseModel):
+    """Body of `POST /v1/tools/run`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source_code: str
+    args: dict[str, Any]
+    env_vars: dict[str, str] | None = None
+    name: str | None = None
+    source_type: str | None = None
+    args_json_schema: dict[str, Any] | None = None
+    json_schema: dict[str, Any] | None = None
+    pip_requirements: list[PipRequirement] | None = None
+
+
+class ToolReturnMessage(BaseModel):
+    """Letta's `tool_return_message`."""
+
+    id: str
+    date: datetime
+    name: str | None = None
+    message_type: Literal["tool_return_message"] = "tool_return_message"
+    otid: str | None = None
+    sender_id: str | None = None
+    step_id: str | None = None
+    tool_return: str
+    status: Literal["success", "error"]
+    tool_call_id: str
+    stdout: list[str] | None = None
+    stderr: list[str] | None = None

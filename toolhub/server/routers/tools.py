@@ -1,15 +1,32 @@
 """`/v1/tools`: Letta's tool CRUD, upsert, base tools and schema generation."""
 
+import os
+import uuid
+from datetime import datetime, timezone
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from toolhub.builtin_tools.base import base_tool_names
 from toolhub.server.deps import CurrentActor, Db
 from toolhub.server.routers import API_PREFIX
+from toolhub.errors import InvalidInputError
+from toolhub.sandbox.base import ExecutionResult, merge_environment
+from toolhub.store.repositories.sandbox_configs import SandboxConfigRepository, SandboxEnvVarRepository
 from toolhub.store.repositories.tools import ToolRepository
 from toolhub.tools import registry
-from toolhub.tools.model import GenerateSchemaRequest, Tool, ToolCreate, ToolUpdate
+from toolhub.tools.executor import PythonCall, return_text
+from toolhub.tools.model import (
+    DEFAULT_RETURN_CHAR_LIMIT,
+    GenerateSchemaRequest,
+    Tool,
+    ToolCreate,
+    ToolReturnMessage,
+    ToolRunFromSource,
+    ToolUpdate,
+)
+from toolhub.tools.sandbox_choice import load_sandbox, sandbox_type_for
+from toolhub.tools.schema import function_name
 
 router = APIRouter(prefix=f"{API_PREFIX}/tools", tags=["tools"])
 
@@ -48,6 +65,45 @@ async def add_base_tools(actor: CurrentActor, db: Db) -> list[Any]:
 @router.post("/generate-schema", operation_id="generate_json_schema")
 async def generate_json_schema(body: GenerateSchemaRequest, _: CurrentActor) -> dict[str, Any]:
     return (await registry.derive_schema_fields(body.code)).json_schema
+
+
+@router.post("/run", response_model=ToolReturnMessage, operation_id="run_tool_from_source")
+async def run_tool_from_source(body: ToolRunFromSource, request: Request, actor: CurrentActor, db: Db) -> Any:
+    """Run source in the server's default sandbox without storing a tool. A failing tool is a 200 with
+    `status: "error"`; only a request the client must fix (bad source, wrong source_type) is a 4xx."""
+    if body.source_type not in (None, "python"):
+        raise InvalidInputError(f"Unsupported source_type {body.source_type!r}: only Python source can run")
+    name = function_name(body.source_code)
+    sandbox_type = sandbox_type_for(request.app.state.settings.sandbox)
+    async with db.session() as session:
+        choice, config_env = await load_sandbox(
+            SandboxConfigRepository(session, actor), SandboxEnvVarRepository(session, actor), sandbox_type
+        )
+    call = PythonCall(
+        name=name,
+        source_code=body.source_code,
+        args=body.args,
+        json_schema=body.json_schema,
+        args_json_schema=body.args_json_schema,
+        pip_requirements=tuple(str(r) for r in body.pip_requirements or ()),
+        env=merge_environment(os.environ, config_env, None, body.env_vars),
+        sandbox=choice,
+    )
+    result = await request.app.state.executor.run_python(call)
+    return _tool_return_message(name, result, DEFAULT_RETURN_CHAR_LIMIT)
+
+
+def _tool_return_message(name: str, result: ExecutionResult, limit: int) -> ToolReturnMessage:
+    return ToolReturnMessage(
+        id=f"message-{uuid.uuid4()}",
+        date=datetime.now(timezone.utc).replace(microsecond=0),
+        name=name,
+        tool_return=return_text(result.func_return, limit),
+        status=result.status,
+        tool_call_id=f"call-{uuid.uuid4().hex[:24]}",
+        stdout=[result.stdout] if result.stdout else [],
+        stderr=[result.stderr] if result.stderr else [],
+    )
 
 
 @router.get("/{tool_id}", response_model=Tool, operation_id="retrieve_tool")

@@ -1,0 +1,35 @@
+"""Which sandbox runs a custom tool, and with which stored config and environment variables.
+
+Precedence: the server default (`TOOLHUB_SANDBOX`), then the agent's choice (agent `metadata.tool_sandbox`),
+then the tool's (`metadata_.sandbox`). Each is read, none is written: choosing one never moves the others.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from toolhub.errors import InvalidInputError
+from toolhub.sandbox.config_models import CONFIG_MODELS
+from toolhub.store.repositories.sandbox_configs import SandboxConfigRepository, SandboxEnvVarRepository
+from toolhub.tools.executor import SandboxChoice
+
+
+def sandbox_type_for(
+    server_default: str, agent_metadata: Mapping[str, Any] | None = None, tool_metadata: Mapping[str, Any] | None = None
+) -> str:
+    chosen = server_default
+    for metadata, key in ((agent_metadata, "tool_sandbox"), (tool_metadata, "sandbox")):
+        if metadata and metadata.get(key):
+            chosen = metadata[key]
+    if chosen not in CONFIG_MODELS:
+        raise InvalidInputError(f"Unknown sandbox {chosen!r}; use one of {sorted(CONFIG_MODELS)}")
+    return chosen
+
+
+async def load_sandbox(
+    configs: SandboxConfigRepository, env_vars: SandboxEnvVarRepository, sandbox_type: str
+) -> tuple[SandboxChoice, dict[str, str]]:
+    """The organization's stored config of this type (defaults when it has none) and its env vars."""
+    row = await configs.for_type(sandbox_type)
+    if row is None:
+        return SandboxChoice(sandbox_type=sandbox_type, config=CONFIG_MODELS[sandbox_type]().model_dump()), {}
+    return SandboxChoice(sandbox_type=sandbox_type, config=row.config), await env_vars.as_dict(row.id)
