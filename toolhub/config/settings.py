@@ -34,6 +34,14 @@ class Settings(BaseSettings):
         default="local", description="Default sandbox for custom Python tools."
     )
 
+    mcp_config: Path | None = Field(
+        default=None, description="mcp_config.json to load and watch; default TOOLHUB_HOME/mcp_config.json."
+    )
+    mcp_disable_stdio: bool = Field(default=False, description="Refuse stdio MCP servers (no spawned processes).")
+    mcp_connect_timeout: float = Field(default=30.0, gt=0)
+    mcp_list_timeout: float = Field(default=30.0, gt=0)
+    mcp_call_timeout: float = Field(default=60.0, gt=0)
+
     @field_validator("home", mode="after")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
@@ -61,6 +69,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def effective_mcp_config(self) -> Path:
+        return (self.mcp_config or self.home / "mcp_config.json").expanduser()
 
 
 def _unknown_env_names() -> list[str]:

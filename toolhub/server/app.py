@@ -11,10 +11,12 @@ from toolhub.config.settings import Settings, load_settings
 from toolhub.server.auth import authenticate
 from toolhub.server.errors import install_error_handlers
 from toolhub.server.middleware import CanonicalPathMiddleware, RequestLogMiddleware
-from toolhub.server.routers import admin, health, sandbox_config, tools
+from toolhub.server.routers import admin, health, mcp, sandbox_config, tools
 from toolhub.store.db import Database
 from toolhub.store.migrate import upgrade_to_head
+from toolhub.mcp_bridge.options import BridgeOptions, MCPTimeouts
 from toolhub.tools.executor import ToolExecutor
+from toolhub.tools.mcp_hub import MCPHub
 
 logger = logging.getLogger("toolhub.server")
 
@@ -24,7 +26,11 @@ def _build_executor(settings: Settings) -> ToolExecutor:
     from toolhub.sandbox.local import LocalSandbox
 
     local = LocalSandbox(settings.home / "venvs", private_dirs=[settings.home])
-    return ToolExecutor({"local": local})
+    timeouts = MCPTimeouts(
+        connect=settings.mcp_connect_timeout, list_tools=settings.mcp_list_timeout, call=settings.mcp_call_timeout
+    )
+    options = BridgeOptions(timeouts=timeouts, allow_stdio=not settings.mcp_disable_stdio)
+    return ToolExecutor({"local": local}, MCPHub(options, settings.effective_mcp_config))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -38,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await upgrade_to_head(db.engine)
         app.state.db = db
         app.state.executor = _build_executor(settings)
+        await app.state.executor.mcp.start(db)
         logger.info("ready", extra={"fields": {"database": db.engine.url.render_as_string(hide_password=True)}})
         try:
             yield
@@ -51,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(health.router)
     protected = [Depends(authenticate)]
-    for module in (admin, tools, sandbox_config):
+    for module in (admin, mcp, tools, sandbox_config):
         app.include_router(module.router, dependencies=protected)
 
     app.add_middleware(RequestLogMiddleware)

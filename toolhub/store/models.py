@@ -122,3 +122,15 @@ class SandboxEnvVar(OrgOwned, Base):
     key: Mapped[str] = mapped_column(String(255))
     value: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class MCPServer(OrgOwned, Base):
+    """An MCP server added through the API (servers from mcp_config.json are not stored)."""
+
+    __tablename__ = "mcp_servers"
+    __table_args__ = (UniqueConstraint("organization_id", "server_name", name="uq_mcp_servers_org_name"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    server_name: Mapped[str] = mapped_column(String(255))
+    server_type: Mapped[str] = mapped_column(String(32))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -2,13 +2,17 @@
 result the way the model and Letta's API see it (JSON text, truncated to the tool's `return_char_limit`)."""
 
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from toolhub.mcp_bridge.errors import MCPBridgeError
 from toolhub.sandbox.base import AgentSnapshot, ExecutionResult, Sandbox, SandboxLimits, ToolInvocation
 from toolhub.sandbox.config_models import DEFAULT_TIMEOUT_S
+from toolhub.store.models import Tool as ToolRow
+from toolhub.tools.mcp_hub import MCPHub
 
 
 def truncation_note(length: int, limit: int) -> str:
@@ -48,14 +52,67 @@ class PythonCall:
     """A per-tool override (`metadata_.timeout`) of the sandbox config's timeout."""
 
 
-class ToolExecutor:
-    """Holds the sandbox backends for the server's lifetime."""
+@dataclass(frozen=True, kw_only=True)
+class MCPCall:
+    """A call of a registered MCP tool; `fingerprint` pins the definition it was registered with."""
 
-    def __init__(self, sandboxes: Mapping[str, Sandbox]) -> None:
+    organization_id: str
+    server_name: str
+    tool_name: str
+    args: Mapping[str, Any]
+    fingerprint: str | None = None
+
+
+class ToolExecutor:
+    """Holds the sandbox backends and the MCP hub for the server's lifetime."""
+
+    def __init__(self, sandboxes: Mapping[str, Sandbox], mcp: MCPHub) -> None:
         self._sandboxes = dict(sandboxes)
+        self.mcp = mcp
 
     def available(self) -> list[str]:
         return sorted(self._sandboxes)
+
+    async def run(
+        self,
+        tool: ToolRow,
+        args: Mapping[str, Any],
+        organization_id: str,
+        *,
+        env: Mapping[str, str],
+        sandbox: SandboxChoice,
+        agent_state: AgentSnapshot | None = None,
+    ) -> ExecutionResult:
+        """Dispatch a stored tool by its type: custom → its sandbox, external_mcp → the bridge."""
+        if tool.tool_type == "custom":
+            call = PythonCall(
+                name=tool.name,
+                source_code=tool.source_code or "",
+                args=args,
+                json_schema=tool.json_schema,
+                args_json_schema=tool.args_json_schema,
+                pip_requirements=tuple(_requirement_strings(tool.pip_requirements)),
+                env=env,
+                agent_state=agent_state,
+                sandbox=sandbox,
+                timeout_s=(tool.metadata_ or {}).get("timeout"),
+            )
+            return await self.run_python(call)
+        if tool.tool_type == "external_mcp":
+            pin = (tool.metadata_ or {}).get("mcp", {})
+            call = MCPCall(
+                organization_id=organization_id,
+                server_name=pin.get("server_name", ""),
+                tool_name=pin.get("tool_name", tool.name),
+                args=args,
+                fingerprint=pin.get("fingerprint"),
+            )
+            return await self.run_mcp(call)
+        return ExecutionResult.failure(
+            tool.name,
+            "NotImplementedError",
+            f"{tool.name} is a {tool.tool_type} tool; it runs inside an agent step, which this server cannot run yet",
+        )
 
     async def run_python(self, call: PythonCall) -> ExecutionResult:
         backend = self._sandboxes.get(call.sandbox.sandbox_type)
@@ -68,9 +125,27 @@ class ToolExecutor:
             )
         return await backend.run(_invocation(call))
 
+    async def run_mcp(self, call: MCPCall) -> ExecutionResult:
+        started = time.perf_counter()
+        try:
+            manager, _ = self.mcp.locate(call.organization_id, call.server_name)
+        except MCPBridgeError as exc:
+            return ExecutionResult.failure(call.tool_name, type(exc).__name__, str(exc))
+        result = await manager.call_tool(
+            call.server_name, call.tool_name, dict(call.args), expected_fingerprint=call.fingerprint
+        )
+        error = None if result.status == "success" else result.text
+        return ExecutionResult(
+            status=result.status,
+            func_return=result.text,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            error=error,
+        )
+
     async def close(self) -> None:
         for backend in self._sandboxes.values():
             await backend.close()
+        await self.mcp.close()
 
 
 def _invocation(call: PythonCall) -> ToolInvocation:

@@ -94,6 +94,15 @@ class ToolRunFromSource(BaseModel):
     pip_requirements: list[PipRequirement] | None = None
 
 
+class ToolRunRequest(BaseModel):
+    """Body of `POST /v1/tools/{tool_id}/run` (toolhub's own route)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    args: dict[str, Any] = Field(default_factory=dict)
+    env_vars: dict[str, str] | None = None
+
+
 class ToolReturnMessage(BaseModel):
     """Letta's `tool_return_message`."""
 

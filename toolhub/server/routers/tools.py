@@ -23,6 +23,7 @@ from toolhub.tools.model import (
     ToolCreate,
     ToolReturnMessage,
     ToolRunFromSource,
+    ToolRunRequest,
     ToolUpdate,
 )
 from toolhub.tools.sandbox_choice import load_sandbox, sandbox_type_for
@@ -91,6 +92,22 @@ async def run_tool_from_source(body: ToolRunFromSource, request: Request, actor:
     )
     result = await request.app.state.executor.run_python(call)
     return _tool_return_message(name, result, DEFAULT_RETURN_CHAR_LIMIT)
+
+
+@router.post("/{tool_id}/run", response_model=ToolReturnMessage, operation_id="run_tool")
+async def run_tool(tool_id: str, body: ToolRunRequest, request: Request, actor: CurrentActor, db: Db) -> Any:
+    """Run a stored tool by id through the executor (custom tools in their sandbox, MCP tools over the bridge),
+    without an agent: the same door an agent's tool call goes through."""
+    settings = request.app.state.settings
+    async with db.session() as session:
+        tool = await ToolRepository(session, actor).get(tool_id)
+        sandbox_type = sandbox_type_for(settings.sandbox, None, tool.metadata_)
+        choice, config_env = await load_sandbox(
+            SandboxConfigRepository(session, actor), SandboxEnvVarRepository(session, actor), sandbox_type
+        )
+    env = merge_environment(os.environ, config_env, None, body.env_vars)
+    result = await request.app.state.executor.run(tool, body.args, actor.organization_id, env=env, sandbox=choice)
+    return _tool_return_message(tool.name, result, tool.return_char_limit)
 
 
 def _tool_return_message(name: str, result: ExecutionResult, limit: int) -> ToolReturnMessage:
