@@ -2,6 +2,7 @@
 
 import asyncio
 import sys
+from pathlib import Path
 
 import click
 
@@ -31,7 +32,13 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8283, show_default=True, type=int, help="Port (8283 is Letta's default).")
-def server(host: str, port: int) -> None:
+@click.option(
+    "--mcp-config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="mcp_config.json (Claude Desktop format) to load and watch; default TOOLHUB_HOME/mcp_config.json.",
+)
+def server(host: str, port: int, mcp_config: Path | None) -> None:
     """Start the HTTP server (migrates the database first)."""
     import uvicorn
 
@@ -39,6 +46,8 @@ def server(host: str, port: int) -> None:
     from toolhub.server.logs import configure_logging
 
     settings = _settings_or_exit()
+    if mcp_config is not None:
+        settings = settings.model_copy(update={"mcp_config": mcp_config.expanduser().resolve()})
     configure_logging(settings.log_level)
     app = create_app(settings)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=10)
