@@ -1,0 +1,19 @@
+"""Building invocations from inline tool source."""
+
+import re
+import textwrap
+from typing import Any
+
+from toolhub.sandbox.base import SandboxLimits, ToolInvocation
+
+
+def tool(
+    source: str, args: dict[str, Any] | None = None, *, timeout_s: float | None = None, **fields: Any
+) -> ToolInvocation:
+    """An invocation of the first function defined in `source` (dedented)."""
+    source = textwrap.dedent(source).strip() + "\n"
+    match = re.search(r"^(?:async\s+)?def\s+(\w+)", source, re.MULTILINE)
+    assert match, "the source defines no function"
+    if timeout_s is not None:
+        fields["limits"] = SandboxLimits(timeout_s=timeout_s)
+    return ToolInvocation(name=match[1], source_code=source, args=args or {}, **fields)
