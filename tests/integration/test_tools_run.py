@@ -59,6 +59,11 @@ def test_exception_is_lettas_error_text(letta):
     assert "Traceback" in result.stderr[0]
 
 
+def test_arguments_are_coerced_by_the_derived_schema(letta):
+    result = letta.tools.run_tool_from_source(source_code=ADD, args={"a": "2", "b": 40})
+    assert result.status == "success" and result.tool_return == "42"
+
+
 def test_missing_argument(letta):
     result = letta.tools.run_tool_from_source(source_code=ADD, args={"a": 1})
     assert result.status == "error"
@@ -121,5 +126,7 @@ def test_bad_source_is_400(run_server):
     with run_server.client() as http:
         response = http.post("/v1/tools/run", json={"source_code": "def broken(:", "args": {}})
         assert response.status_code == 400 and "line 1" in response.json()["detail"]
+        undocumented = http.post("/v1/tools/run", json={"source_code": "def f(x: int) -> int:\n    return x\n", "args": {}})
+        assert undocumented.status_code == 400 and "docstring" in undocumented.json()["detail"]
         wrong_type = http.post("/v1/tools/run", json={"source_code": ADD, "args": {}, "source_type": "javascript"})
         assert wrong_type.status_code == 400

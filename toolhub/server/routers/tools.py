@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query, Request
 from toolhub.builtin_tools.base import base_tool_names
 from toolhub.server.deps import CurrentActor, Db
 from toolhub.server.routers import API_PREFIX
-from toolhub.errors import InvalidInputError
 from toolhub.sandbox.base import ExecutionResult, merge_environment
 from toolhub.store.repositories.sandbox_configs import SandboxConfigRepository, SandboxEnvVarRepository
 from toolhub.store.repositories.tools import ToolRepository
@@ -27,7 +26,6 @@ from toolhub.tools.model import (
     ToolUpdate,
 )
 from toolhub.tools.sandbox_choice import load_sandbox, sandbox_type_for
-from toolhub.tools.schema import function_name
 
 router = APIRouter(prefix=f"{API_PREFIX}/tools", tags=["tools"])
 
@@ -72,26 +70,29 @@ async def generate_json_schema(body: GenerateSchemaRequest, _: CurrentActor) -> 
 async def run_tool_from_source(body: ToolRunFromSource, request: Request, actor: CurrentActor, db: Db) -> Any:
     """Run source in the server's default sandbox without storing a tool. A failing tool is a 200 with
     `status: "error"`; only a request the client must fix (bad source, wrong source_type) is a 4xx."""
-    if body.source_type not in (None, "python"):
-        raise InvalidInputError(f"Unsupported source_type {body.source_type!r}: only Python source can run")
-    name = function_name(body.source_code)
+    derived = await registry.derive_schema_fields(
+        body.source_code,
+        source_type=body.source_type,
+        json_schema=body.json_schema,
+        args_json_schema=body.args_json_schema,
+    )
     sandbox_type = sandbox_type_for(request.app.state.settings.sandbox)
     async with db.session() as session:
         choice, config_env = await load_sandbox(
             SandboxConfigRepository(session, actor), SandboxEnvVarRepository(session, actor), sandbox_type
         )
     call = PythonCall(
-        name=name,
+        name=derived.name,
         source_code=body.source_code,
         args=body.args,
-        json_schema=body.json_schema,
+        json_schema=derived.json_schema,
         args_json_schema=body.args_json_schema,
         pip_requirements=tuple(str(r) for r in body.pip_requirements or ()),
         env=merge_environment(os.environ, config_env, None, body.env_vars),
         sandbox=choice,
     )
     result = await request.app.state.executor.run_python(call)
-    return _tool_return_message(name, result, DEFAULT_RETURN_CHAR_LIMIT)
+    return _tool_return_message(derived.name, result, DEFAULT_RETURN_CHAR_LIMIT)
 
 
 @router.post("/{tool_id}/run", response_model=ToolReturnMessage, operation_id="run_tool")
