@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import threading
+import time
 
 import httpx
 import pytest
@@ -76,7 +77,11 @@ def test_request_id_is_returned_and_logged(server, client):
     response = client.get("/v1/admin/users")
     request_id = response.headers["x-request-id"]
     assert len(request_id) == 16
-    line = next(line for line in server.log().splitlines() if request_id in line)
+    deadline = time.monotonic() + 10  # the line is written just after the response is sent
+    while not (lines := [line for line in server.log().splitlines() if request_id in line]):
+        assert time.monotonic() < deadline, "request line never logged"
+        time.sleep(0.05)
+    line = lines[0]
     assert "method=GET route=/v1/admin/users status=200 duration_ms=" in line
 
 

@@ -68,6 +68,7 @@ async def test_a_cancelled_call_is_stopped(make_local) -> None:
 
 
 async def test_close_leaves_no_process_and_no_directory(make_local) -> None:
+    before = _descendants(os.getpid())  # e.g. servers other test modules started, and their sandboxes
     local: LocalSandbox = make_local()
     detach = tool(
         """
@@ -80,7 +81,7 @@ async def test_close_leaves_no_process_and_no_directory(make_local) -> None:
     )
     in_flight = asyncio.create_task(local.run(detach))
     await _until(lambda: any(b"sleep" in _cmdline(pid) for pid in _descendants(os.getpid())))
-    ours = _descendants(os.getpid()) - _descendants_of_other_sandboxes(local)
+    ours = _descendants(os.getpid()) - before - _descendants_of_other_sandboxes(local)
     assert any(str(RUNNER).encode() in _cmdline(pid) for pid in ours)
     await local.close()
     assert (await in_flight).status == "error"
