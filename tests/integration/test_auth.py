@@ -73,3 +73,10 @@ def test_letta_password_name_is_accepted(make_server):
 
 def test_auth_off_by_default(client):
     assert client.get("/v1/admin/users").status_code == 200
+
+
+def test_deleted_user_can_no_longer_act(client):
+    user = client.post("/v1/admin/users", json={"name": "leaver"}).json()
+    assert client.get("/v1/tools/count", headers={"user_id": user["id"]}).status_code == 200
+    assert client.delete("/v1/admin/users", params={"user_id": user["id"]}).status_code == 200
+    assert client.get("/v1/tools/count", headers={"user_id": user["id"]}).status_code == 404

@@ -46,7 +46,8 @@ class DockerSandboxConfig(BaseModel):
     timeout: int = Field(default=DEFAULT_TIMEOUT_S, ge=1)
     pool_size: int = Field(default=2, ge=1, le=32)
     pip_requirements: list[PipPackage] = Field(default_factory=list)
-    sandbox_dir: str | None = Field(default=None, description="Mounted read-only at /sandbox when set.")
+    sandbox_dir: str | None = Field(default=None, description="Mounted read-only at the same path when set.")
+    tmp_mb: int = Field(default=64, ge=8, le=4096, description="Size of the tmpfs at /tmp, the only writable place.")
 
 
 class E2BSandboxConfig(BaseModel):
@@ -64,7 +65,7 @@ CONFIG_MODELS: dict[str, type[BaseModel]] = {
 }
 _ONLY_IN = {
     "e2b": {"template"},
-    "docker": {"image", "cpus", "pids_limit", "network", "pool_size"},
+    "docker": {"image", "cpus", "pids_limit", "network", "pool_size", "tmp_mb"},
 }
 
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from toolhub.server.deps import AdminPrincipal, Db
@@ -73,16 +73,21 @@ async def create_user(body: UserCreate, _: AdminPrincipal, db: Db):
 
 
 @router.delete("/users", response_model=UserOut, operation_id="delete_user")
-async def delete_user_by_query(_: AdminPrincipal, db: Db, user_id: str = Query(...)):
+async def delete_user_by_query(request: Request, _: AdminPrincipal, db: Db, user_id: str = Query(...)):
     """Letta's form: `DELETE /v1/admin/users?user_id=…`."""
-    async with db.session() as session:
-        return await IdentityRepository(session).delete_user(user_id)
+    return await _delete_user(request, db, user_id)
 
 
 @router.delete("/users/{user_id}", response_model=UserOut, operation_id="delete_user_by_id")
-async def delete_user(user_id: str, _: AdminPrincipal, db: Db):
+async def delete_user(user_id: str, request: Request, _: AdminPrincipal, db: Db):
+    return await _delete_user(request, db, user_id)
+
+
+async def _delete_user(request: Request, db: Db, user_id: str):
     async with db.session() as session:
-        return await IdentityRepository(session).delete_user(user_id)
+        deleted = await IdentityRepository(session).delete_user(user_id)
+    request.app.state.actors.forget(user_id)
+    return deleted
 
 
 @router.get("/orgs", response_model=list[OrganizationOut], operation_id="list_orgs")

@@ -36,8 +36,7 @@ class ToolRepository(OrgRepository[Tool]):
         if await self.get_by_name(fields["name"]) is not None:
             raise ConflictError(DUPLICATE_NAME)
         try:
-            async with self.session.begin_nested():
-                return await self.add(Tool(id=new_id("tool"), **fields))
+            return await self.add(Tool(id=new_id("tool"), **fields))
         except IntegrityError:  # a concurrent create took the name between the check and the insert
             raise ConflictError(DUPLICATE_NAME) from None
 
@@ -48,8 +47,7 @@ class ToolRepository(OrgRepository[Tool]):
         for key, value in fields.items():
             setattr(row, key, value)
         try:
-            async with self.session.begin_nested():
-                return await self.touch(row)
+            return await self.touch(row)
         except IntegrityError:
             raise ConflictError(DUPLICATE_NAME) from None
 
