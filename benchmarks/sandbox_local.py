@@ -1,7 +1,8 @@
 """Latency of a trivial tool through the local sandbox, and the cold cost of a new requirements set.
 
 Run: .venv/bin/python benchmarks/sandbox_local.py [--calls 500] [--unconfined]
-Every call goes through `LocalSandbox.run` (a fresh forked child per call). "back-to-back" issues the next call as
+The executor figures call `LocalSandbox.run`; the HTTP figure is `POST /v1/tools/run` on a real server process
+(SQLite, default local sandbox), as a letta-client call would be. Every call runs (a fresh forked child per call). "back-to-back" issues the next call as
 soon as the previous one returns; "paced" leaves 20 ms between calls, as the LLM's turn does in an agent loop.
 The cold figures use a fresh virtualenv cache (uv's own download cache is whatever this machine has).
 """
@@ -9,9 +10,12 @@ The cold figures use a fresh virtualenv cache (uv's own download cache is whatev
 import argparse
 import asyncio
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+import httpx
 
 from toolhub.sandbox.base import ToolInvocation
 from toolhub.sandbox.local import LocalSandbox
@@ -48,6 +52,39 @@ async def latency(sandbox: LocalSandbox, calls: int, pause_s: float) -> list[flo
             await asyncio.sleep(pause_s)
         samples.append(await timed(sandbox, TRIVIAL))
     return samples
+
+
+HTTP_SOURCE = '''def add(x: int, y: int) -> int:
+    """Add.
+
+    Args:
+        x (int): First.
+        y (int): Second.
+    """
+    return x + y
+'''
+
+
+def http_latency(calls: int) -> list[float]:
+    """`POST /v1/tools/run` against a real `toolhub server` with its own home."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.support.server import ServerProcess, fresh_database_url
+
+    with tempfile.TemporaryDirectory(prefix="toolhub-bench-http-") as home:
+        server = ServerProcess(Path(home), fresh_database_url("sqlite", Path(home))).start()
+        body = {"source_code": HTTP_SOURCE, "args": {"x": 1, "y": 2}}
+        try:
+            with server.client() as http:
+                for _ in range(50):
+                    http.post("/v1/tools/run", json=body).raise_for_status()
+                samples = []
+                for _ in range(calls):
+                    started = time.perf_counter()
+                    http.post("/v1/tools/run", json=body).raise_for_status()
+                    samples.append((time.perf_counter() - started) * 1000)
+                return samples
+        finally:
+            server.stop()
 
 
 def report(label: str, samples: list[float]) -> None:
@@ -95,3 +132,4 @@ if __name__ == "__main__":
     parser.add_argument("--unconfined", action="store_true", help="run without bubblewrap")
     options = parser.parse_args()
     asyncio.run(main(options.calls, confine=not options.unconfined))
+    report("POST /v1/tools/run (HTTP)", http_latency(options.calls))
