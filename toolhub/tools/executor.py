@@ -4,7 +4,7 @@ result the way the model and Letta's API see it (JSON text, truncated to the too
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,23 +33,6 @@ class SandboxChoice:
 
     sandbox_type: str
     config: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, kw_only=True)
-class PythonCall:
-    """A custom Python tool call, resolved: source, arguments, merged environment and where to run it."""
-
-    name: str
-    source_code: str
-    args: Mapping[str, Any]
-    json_schema: Mapping[str, Any] | None = None
-    args_json_schema: Mapping[str, Any] | None = None
-    pip_requirements: tuple[str, ...] = ()
-    env: Mapping[str, str] = field(default_factory=dict)
-    agent_state: AgentSnapshot | None = None
-    sandbox: SandboxChoice
-    timeout_s: float | None = None
-    """A per-tool override (`metadata_.timeout`) of the sandbox config's timeout."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,7 +68,7 @@ class ToolExecutor:
     ) -> ExecutionResult:
         """Dispatch a stored tool by its type: custom → its sandbox, external_mcp → the bridge."""
         if tool.tool_type == "custom":
-            call = PythonCall(
+            invocation = ToolInvocation(
                 name=tool.name,
                 source_code=tool.source_code or "",
                 args=args,
@@ -94,10 +77,8 @@ class ToolExecutor:
                 pip_requirements=tuple(_requirement_strings(tool.pip_requirements)),
                 env=env,
                 agent_state=agent_state,
-                sandbox=sandbox,
-                timeout_s=(tool.metadata_ or {}).get("timeout"),
             )
-            return await self.run_python(call)
+            return await self.run_python(sandbox, invocation, timeout_s=(tool.metadata_ or {}).get("timeout"))
         if tool.tool_type == "external_mcp":
             pin = (tool.metadata_ or {}).get("mcp", {})
             call = MCPCall(
@@ -114,16 +95,20 @@ class ToolExecutor:
             f"{tool.name} is a {tool.tool_type} tool; it runs inside an agent step, which this server cannot run yet",
         )
 
-    async def run_python(self, call: PythonCall) -> ExecutionResult:
-        backend = self._sandboxes.get(call.sandbox.sandbox_type)
+    async def run_python(
+        self, sandbox: SandboxChoice, invocation: ToolInvocation, *, timeout_s: float | None = None
+    ) -> ExecutionResult:
+        """Run a custom tool in the chosen sandbox, under that sandbox config's limits and requirements;
+        `timeout_s` is a per-tool override (`metadata_.timeout`) of the config's timeout."""
+        backend = self._sandboxes.get(sandbox.sandbox_type)
         if backend is None:
             available = ", ".join(self.available())
             return ExecutionResult.failure(
-                call.name,
+                invocation.name,
                 "SandboxError",
-                f"the {call.sandbox.sandbox_type} sandbox is not available on this server (available: {available})",
+                f"the {sandbox.sandbox_type} sandbox is not available on this server (available: {available})",
             )
-        return await backend.run(_invocation(call))
+        return await backend.run(_configured(invocation, sandbox.config, timeout_s))
 
     async def run_mcp(self, call: MCPCall) -> ExecutionResult:
         started = time.perf_counter()
@@ -148,23 +133,16 @@ class ToolExecutor:
         await self.mcp.close()
 
 
-def _invocation(call: PythonCall) -> ToolInvocation:
-    config = call.sandbox.config
-    requirements = tuple(_requirement_strings(config.get("pip_requirements"))) + call.pip_requirements
+def _configured(invocation: ToolInvocation, config: Mapping[str, Any], timeout_s: float | None) -> ToolInvocation:
+    """The invocation under a sandbox config: its limits, network choice, sandbox_dir and extra requirements."""
     limits = SandboxLimits(
-        timeout_s=float(call.timeout_s or config.get("timeout") or DEFAULT_TIMEOUT_S),
+        timeout_s=float(timeout_s or config.get("timeout") or DEFAULT_TIMEOUT_S),
         memory_mb=int(config.get("memory_mb", SandboxLimits.memory_mb)),
     )
     sandbox_dir = config.get("sandbox_dir")
-    return ToolInvocation(
-        name=call.name,
-        source_code=call.source_code,
-        args=call.args,
-        json_schema=call.json_schema,
-        args_json_schema=call.args_json_schema,
-        pip_requirements=requirements,
-        env=call.env,
-        agent_state=call.agent_state,
+    return replace(
+        invocation,
+        pip_requirements=(*_requirement_strings(config.get("pip_requirements")), *invocation.pip_requirements),
         limits=limits,
         allow_network=bool(config.get("allow_network") or config.get("network")),
         sandbox_dir=Path(sandbox_dir) if sandbox_dir else None,

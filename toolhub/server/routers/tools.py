@@ -10,11 +10,11 @@ from fastapi import APIRouter, Query, Request
 from toolhub.builtin_tools.base import base_tool_names
 from toolhub.server.deps import CurrentActor, Db
 from toolhub.server.routers import API_PREFIX
-from toolhub.sandbox.base import ExecutionResult, merge_environment
+from toolhub.sandbox.base import ExecutionResult, ToolInvocation, merge_environment
 from toolhub.store.repositories.sandbox_configs import SandboxConfigRepository, SandboxEnvVarRepository
 from toolhub.store.repositories.tools import ToolRepository
 from toolhub.tools import registry
-from toolhub.tools.executor import PythonCall, return_text
+from toolhub.tools.executor import return_text
 from toolhub.tools.model import (
     DEFAULT_RETURN_CHAR_LIMIT,
     GenerateSchemaRequest,
@@ -81,7 +81,7 @@ async def run_tool_from_source(body: ToolRunFromSource, request: Request, actor:
         choice, config_env = await load_sandbox(
             SandboxConfigRepository(session, actor), SandboxEnvVarRepository(session, actor), sandbox_type
         )
-    call = PythonCall(
+    invocation = ToolInvocation(
         name=derived.name,
         source_code=body.source_code,
         args=body.args,
@@ -89,9 +89,8 @@ async def run_tool_from_source(body: ToolRunFromSource, request: Request, actor:
         args_json_schema=body.args_json_schema,
         pip_requirements=tuple(str(r) for r in body.pip_requirements or ()),
         env=merge_environment(os.environ, config_env, None, body.env_vars),
-        sandbox=choice,
     )
-    result = await request.app.state.executor.run_python(call)
+    result = await request.app.state.executor.run_python(choice, invocation)
     return _tool_return_message(derived.name, result, DEFAULT_RETURN_CHAR_LIMIT)
 
 
