@@ -77,6 +77,34 @@ def db_upgrade() -> None:
     click.echo("database is up to date")
 
 
+@main.group()
+def sandbox() -> None:
+    """Sandbox maintenance."""
+
+
+@sandbox.command("build-image")
+def sandbox_build_image() -> None:
+    """Build (or find, by content hash) the Docker image custom tools run in.
+
+    With no image registry reachable, the base comes from a debootstrap root filesystem (about a minute the
+    first time); later runs reuse the image until the runner code changes. The server also builds it lazily.
+    """
+    import logging
+
+    from toolhub.sandbox.base import SandboxError
+    from toolhub.sandbox.docker import build_image
+    from toolhub.server.logs import configure_logging
+
+    settings = _settings_or_exit()
+    configure_logging(settings.log_level)
+    logging.getLogger("toolhub.sandbox").setLevel(logging.INFO)
+    try:
+        tag = build_image(settings.home / "docker")
+    except SandboxError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(tag)
+
+
 @main.command()
 def version() -> None:
     """Print the toolhub version."""

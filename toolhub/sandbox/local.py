@@ -148,7 +148,7 @@ class LocalSandbox:
                 raise SandboxError(f"the sandbox_dir {str(sandbox_dir)!r} is not a directory")
             if (sandbox_dir / "requirements.txt").is_file():
                 requirements += read_requirements_file(sandbox_dir / "requirements.txt")
-        key = PoolKey(normalize_all(requirements), invocation.allow_network, sandbox_dir, _preload(invocation))
+        key = PoolKey(normalize_all(requirements), invocation.allow_network, sandbox_dir, preload_for(invocation))
         if key not in self._pools:
             async with self._pool_locks.setdefault(key, asyncio.Lock()):
                 if key not in self._pools:
@@ -272,7 +272,7 @@ class _Pool:
             self._scratch = None
 
 
-def _preload(invocation: ToolInvocation) -> tuple[str, ...]:
+def preload_for(invocation: ToolInvocation) -> tuple[str, ...]:
     """Heavy modules worth having in the worker for this tool: a routing choice only, never a behaviour one."""
     source = invocation.source_code
     if invocation.args_json_schema is not None or "async def" in source or "pydantic" in source:

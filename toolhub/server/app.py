@@ -1,5 +1,6 @@
 """The FastAPI application factory."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,14 +24,26 @@ logger = logging.getLogger("toolhub.server")
 
 def _build_executor(settings: Settings) -> ToolExecutor:
     """Sandbox backends start nothing until their first call, so building them costs no start-up time."""
+    from toolhub.sandbox.docker import DockerSandbox
     from toolhub.sandbox.local import LocalSandbox
 
     local = LocalSandbox(settings.home / "venvs", private_dirs=[settings.home])
+    docker = DockerSandbox(settings.home / "docker")
     timeouts = MCPTimeouts(
         connect=settings.mcp_connect_timeout, list_tools=settings.mcp_list_timeout, call=settings.mcp_call_timeout
     )
     options = BridgeOptions(timeouts=timeouts, allow_stdio=not settings.mcp_disable_stdio)
-    return ToolExecutor({"local": local}, MCPHub(options, settings.effective_mcp_config))
+    return ToolExecutor({"local": local, "docker": docker}, MCPHub(options, settings.effective_mcp_config))
+
+
+async def _remove_docker_orphans(executor: ToolExecutor) -> None:
+    """Containers a crashed server left behind go at start-up, in the background (no engine is no error)."""
+    from toolhub.sandbox.base import SandboxError
+
+    try:
+        await executor.sandbox("docker").start()
+    except SandboxError as exc:
+        logger.info("docker sandbox not available: %s", exc)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -45,10 +58,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db = db
         app.state.executor = _build_executor(settings)
         await app.state.executor.mcp.start(db)
+        cleanup = asyncio.create_task(_remove_docker_orphans(app.state.executor))
         logger.info("ready", extra={"fields": {"database": db.engine.url.render_as_string(hide_password=True)}})
         try:
             yield
         finally:
+            cleanup.cancel()
             await app.state.executor.close()
             await db.dispose()
 

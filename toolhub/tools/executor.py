@@ -10,7 +10,7 @@ from typing import Any
 
 from toolhub.mcp_bridge.errors import MCPBridgeError
 from toolhub.sandbox.base import AgentSnapshot, ExecutionResult, Sandbox, SandboxLimits, ToolInvocation
-from toolhub.sandbox.config_models import DEFAULT_TIMEOUT_S
+from toolhub.sandbox.config_models import DEFAULT_TIMEOUT_S, DockerSandboxConfig
 from toolhub.store.models import Tool as ToolRow
 from toolhub.tools.mcp_hub import MCPHub
 
@@ -55,6 +55,9 @@ class ToolExecutor:
 
     def available(self) -> list[str]:
         return sorted(self._sandboxes)
+
+    def sandbox(self, sandbox_type: str) -> Sandbox:
+        return self._sandboxes[sandbox_type]
 
     async def run(
         self,
@@ -108,7 +111,10 @@ class ToolExecutor:
                 "SandboxError",
                 f"the {sandbox.sandbox_type} sandbox is not available on this server (available: {available})",
             )
-        return await backend.run(_configured(invocation, sandbox.config, timeout_s))
+        configured = _configured(invocation, sandbox.config, timeout_s)
+        if sandbox.sandbox_type == "docker":  # image, cpus, pids and pool size travel beside the invocation
+            return await backend.run(configured, DockerSandboxConfig.model_validate(dict(sandbox.config)))
+        return await backend.run(configured)
 
     async def run_mcp(self, call: MCPCall) -> ExecutionResult:
         started = time.perf_counter()
