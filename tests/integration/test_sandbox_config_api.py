@@ -66,3 +66,26 @@ def test_environment_variables_crud_and_masking(http):
     assert http.get(base).json() == []
     assert http.get("/v1/sandbox-config/sandbox-missing/environment-variable").status_code == 404
     assert http.post("/v1/sandbox-config/sandbox-missing/environment-variable", json={"key": "K", "value": "v"}).status_code == 404
+
+
+def test_recreate_venv_and_requirements_from_the_config(http):
+    """The seed's requirements example: packages named in the local config are importable by tools."""
+    http.post("/v1/sandbox-config/local", json={"pip_requirements": [{"name": "cowsay"}]})
+    recreated = http.post("/v1/sandbox-config/local/recreate-venv", timeout=600)
+    assert recreated.status_code == 200 and recreated.json()["config"]["pip_requirements"] == [
+        {"name": "cowsay", "version": None}
+    ]
+    source = 'def moo() -> str:\n    """Say moo."""\n    import cowsay\n    return cowsay.get_output_string("cow", "moo")\n'
+    result = http.post("/v1/tools/run", json={"source_code": source, "args": {}}, timeout=600).json()
+    assert result["status"] == "success" and "moo" in result["tool_return"]
+
+    http.post("/v1/sandbox-config/local", json={"pip_requirements": [{"name": "no-such-package-toolhub-xyz"}]})
+    failed = http.post("/v1/sandbox-config/local/recreate-venv", timeout=600)
+    assert failed.status_code == 400 and "no-such-package-toolhub-xyz" in failed.json()["detail"]
+
+
+def test_tool_pip_requirements_cowsay(http):
+    source = 'def moo() -> str:\n    """Say moo."""\n    import cowsay\n    return cowsay.get_output_string("cow", "hi")\n'
+    body = {"source_code": source, "args": {}, "pip_requirements": [{"name": "cowsay"}]}
+    result = http.post("/v1/tools/run", json=body, timeout=600).json()
+    assert result["status"] == "success" and "hi" in result["tool_return"]

@@ -111,6 +111,15 @@ class LocalSandbox:
         finally:
             pool.in_flight -= 1
 
+    async def recreate(self, pip_requirements: Sequence[str] = ()) -> None:
+        """Letta's recreate-venv: stop the workers of this requirement set (calls in flight on them fail), delete
+        its virtualenv and build it again. Raises SandboxError (InstallError) when the build fails."""
+        requirements = normalize_all(pip_requirements)
+        for key in [key for key in self._pools if key.requirements == requirements]:
+            await self._pools.pop(key).close()
+        await asyncio.to_thread(self._venvs.discard, requirements)
+        await self.prewarm(pip_requirements)
+
     def stats(self) -> dict[str, Any]:
         """What runs now: for health checks and for tests that look for leftovers."""
         return {
@@ -245,6 +254,15 @@ class _Pool:
                 await self._stop_worker()
                 self._worker, self._scratch = await self._start_worker(self.key, self.venv)
             return self._worker
+
+    async def recreate(self, pip_requirements: Sequence[str] = ()) -> None:
+        """Letta's recreate-venv: stop the workers of this requirement set (calls in flight on them fail), delete
+        its virtualenv and build it again. Raises SandboxError (InstallError) when the build fails."""
+        requirements = normalize_all(pip_requirements)
+        for key in [key for key in self._pools if key.requirements == requirements]:
+            await self._pools.pop(key).close()
+        await asyncio.to_thread(self._venvs.discard, requirements)
+        await self.prewarm(pip_requirements)
 
     def stats(self) -> dict[str, Any]:
         alive = self._worker is not None and self._worker.alive

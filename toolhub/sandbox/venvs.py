@@ -96,6 +96,11 @@ class VenvCache:
                 future.add_done_callback(_release_if_leased)
                 raise
 
+    def discard(self, requirements: tuple[str, ...]) -> bool:
+        """Delete the environment for `requirements` unless something still uses it (for recreate-venv)."""
+        key = self.key(requirements)
+        return (self.root / key).exists() and self._delete_if_unused(key, self.root / key)
+
     def collect(self) -> list[str]:
         """Delete environments beyond the `keep` most recently used, and abandoned builds; skip any in use."""
         self.root.mkdir(parents=True, exist_ok=True)

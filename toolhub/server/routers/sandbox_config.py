@@ -3,10 +3,12 @@
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolhub.sandbox.config_models import CONFIG_MODELS, parse_sandbox_config
+from toolhub.errors import InvalidInputError
+from toolhub.sandbox.base import SandboxError
+from toolhub.sandbox.config_models import CONFIG_MODELS, PipPackage, parse_sandbox_config
 from toolhub.server.deps import CurrentActor, Db
 from toolhub.server.routers import API_PREFIX
 from toolhub.store.models import SandboxConfig
@@ -109,6 +111,18 @@ async def put_local(body: dict[str, Any], actor: CurrentActor, db: Db) -> Any:
 @router.post("/docker", response_model=SandboxConfigOut)
 async def put_docker(body: dict[str, Any], actor: CurrentActor, db: Db) -> Any:
     return await _put(db, actor, body, "docker")
+
+
+@router.post("/local/recreate-venv", response_model=SandboxConfigOut)
+async def recreate_local_venv(request: Request, actor: CurrentActor, db: Db) -> Any:
+    """Rebuild the virtualenv of the organization's local config requirements (a fresh install)."""
+    row = await _default(db, actor, "local")
+    requirements = [str(PipPackage.model_validate(r)) for r in row.config.get("pip_requirements", [])]
+    try:
+        await request.app.state.executor.sandbox("local").recreate(requirements)
+    except SandboxError as exc:
+        raise InvalidInputError(f"Recreating the virtualenv failed: {type(exc).__name__}: {exc}") from None
+    return row
 
 
 @router.get("", response_model=list[SandboxConfigOut])
