@@ -31,7 +31,7 @@ from toolhub.sandbox.docker_pool import ContainerPool, PoolLimits
 from toolhub.sandbox.docker_rootfs import REGISTRY_IMAGE, root_image
 from toolhub.sandbox.local import preload_for
 from toolhub.sandbox.protocol import to_result
-from toolhub.sandbox.requirements import normalize_all, read_requirements_file
+from toolhub.sandbox.requirements import normalize_all, requirements_and_sandbox_dir
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -284,16 +284,12 @@ def build_image(work_dir: Path, options: DockerOptions | None = None) -> str:
 def _pool_key(invocation: ToolInvocation, config: DockerSandboxConfig) -> PoolKey:
     """Raises SandboxError for a missing sandbox_dir, InvalidRequirementError for a requirement that is not a
     plain package name and version."""
-    requirements = [*invocation.pip_requirements, *(str(r) for r in config.pip_requirements)]
-    sandbox_dir = invocation.sandbox_dir.resolve() if invocation.sandbox_dir is not None else None
-    if sandbox_dir is not None:
-        if not sandbox_dir.is_dir():  # the engine would create it, as root, on the host
-            raise SandboxError(f"the sandbox_dir {str(sandbox_dir)!r} is not a directory")
-        if (sandbox_dir / "requirements.txt").is_file():
-            requirements += read_requirements_file(sandbox_dir / "requirements.txt")
+    requirements, sandbox_dir = requirements_and_sandbox_dir(
+        [*invocation.pip_requirements, *(str(r) for r in config.pip_requirements)], invocation.sandbox_dir
+    )
     return PoolKey(
         image=config.image,
-        requirements=normalize_all(requirements),
+        requirements=requirements,
         memory_mb=invocation.limits.memory_mb,
         cpus=config.cpus,
         pids_limit=invocation.limits.max_processes,

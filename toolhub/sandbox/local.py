@@ -21,7 +21,7 @@ from typing import Any
 from toolhub.sandbox import bwrap
 from toolhub.sandbox.base import ExecutionResult, SandboxError, ToolInvocation
 from toolhub.sandbox.protocol import Outcome, to_result
-from toolhub.sandbox.requirements import normalize_all, read_requirements_file
+from toolhub.sandbox.requirements import normalize_all, requirements_and_sandbox_dir
 from toolhub.sandbox.venvs import Venv, VenvCache, VenvLease
 from toolhub.sandbox.worker import WorkerProcess
 
@@ -150,14 +150,8 @@ class LocalSandbox:
         """The pool for this call, counted as in use (the caller gives it back) so it is not closed under it."""
         if self._closed:
             raise SandboxError("the sandbox is closed")
-        requirements = [*invocation.pip_requirements]
-        sandbox_dir = invocation.sandbox_dir.resolve() if invocation.sandbox_dir is not None else None
-        if sandbox_dir is not None:
-            if not sandbox_dir.is_dir():
-                raise SandboxError(f"the sandbox_dir {str(sandbox_dir)!r} is not a directory")
-            if (sandbox_dir / "requirements.txt").is_file():
-                requirements += read_requirements_file(sandbox_dir / "requirements.txt")
-        key = PoolKey(normalize_all(requirements), invocation.allow_network, sandbox_dir, preload_for(invocation))
+        requirements, sandbox_dir = requirements_and_sandbox_dir(invocation.pip_requirements, invocation.sandbox_dir)
+        key = PoolKey(requirements, invocation.allow_network, sandbox_dir, preload_for(invocation))
         if key not in self._pools:
             async with self._pool_locks.setdefault(key, asyncio.Lock()):
                 if key not in self._pools:
@@ -254,15 +248,6 @@ class _Pool:
                 await self._stop_worker()
                 self._worker, self._scratch = await self._start_worker(self.key, self.venv)
             return self._worker
-
-    async def recreate(self, pip_requirements: Sequence[str] = ()) -> None:
-        """Letta's recreate-venv: stop the workers of this requirement set (calls in flight on them fail), delete
-        its virtualenv and build it again. Raises SandboxError (InstallError) when the build fails."""
-        requirements = normalize_all(pip_requirements)
-        for key in [key for key in self._pools if key.requirements == requirements]:
-            await self._pools.pop(key).close()
-        await asyncio.to_thread(self._venvs.discard, requirements)
-        await self.prewarm(pip_requirements)
 
     def stats(self) -> dict[str, Any]:
         alive = self._worker is not None and self._worker.alive

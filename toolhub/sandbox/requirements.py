@@ -51,3 +51,18 @@ def read_requirements_file(path: Path) -> list[str]:
     """The requirements of a requirements.txt (comments and blank lines skipped; options refused)."""
     lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
     return [line for line in lines if line]
+
+
+def requirements_and_sandbox_dir(
+    requirements: Iterable[str], sandbox_dir: Path | None
+) -> tuple[tuple[str, ...], Path | None]:
+    """A call's normalized requirements, its sandbox_dir's requirements.txt included, and the resolved
+    sandbox_dir. Raises SandboxError when sandbox_dir is not a directory (an engine would create it as root)."""
+    wanted = list(requirements)
+    resolved = sandbox_dir.resolve() if sandbox_dir is not None else None
+    if resolved is not None:
+        if not resolved.is_dir():
+            raise SandboxError(f"the sandbox_dir {str(resolved)!r} is not a directory")
+        if (resolved / "requirements.txt").is_file():
+            wanted += read_requirements_file(resolved / "requirements.txt")
+    return normalize_all(wanted), resolved
