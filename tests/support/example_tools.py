@@ -1,5 +1,6 @@
 """Functions and models from the Letta docs (seeds), sent through letta-client as tool sources."""
 
+from pathlib import Path
 from typing import List, Type
 
 from letta_client.client import BaseTool
@@ -69,32 +70,5 @@ class ManageInventoryTool(BaseTool):
         return True
 
 
-CHECK_ORDER_STATUS_SOURCE = '''
-from typing import List, Optional
-from pydantic import BaseModel, Field
-
-class Order(BaseModel):
-    order_number: int = Field(
-        ...,
-        description="The order number to check on.",
-    )
-    customer_name: str = Field(
-        ...,
-        description="The customer name to check on.",
-    )
-
-def check_order_status(
-    orders: List[Order]
-):
-    """
-    Check status of a provided list of orders
-
-    Args:
-        orders (List[Order]): List of orders to check
-
-    Returns:
-        str: The status of the order (e.g. cancelled, refunded, processed, processing, shipping).
-    """
-    # TODO: implement
-    return "ok"
-'''
+CHECK_ORDER_STATUS_SOURCE = (Path(__file__).parents[1] / "schema_corpus" / "seed_check_order_status.py").read_text()
+"""The seed's "Creating a tool from a file" example, as the schema corpus keeps it."""
