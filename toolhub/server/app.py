@@ -9,7 +9,8 @@ from fastapi import Depends, FastAPI
 
 from toolhub import __version__
 from toolhub.config.settings import Settings, load_settings
-from toolhub.server.auth import ActorCache, authenticate
+from toolhub.cache import TTLCache
+from toolhub.server.auth import authenticate
 from toolhub.server.errors import install_error_handlers
 from toolhub.server.middleware import CanonicalPathMiddleware, RequestLogMiddleware
 from toolhub.server.routers import admin, health, mcp, sandbox_config, tools
@@ -69,7 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="toolhub", version=__version__, lifespan=lifespan, redirect_slashes=False)
     app.state.settings = settings
-    app.state.actors = ActorCache()
+    app.state.actors = TTLCache()
+    app.state.sandbox_configs = TTLCache()
     install_error_handlers(app)
 
     app.include_router(health.router)

@@ -1,11 +1,11 @@
 """Who is calling: the server password (admin), a user API key (that user only), or nobody (auth off)."""
 
 import hmac
-import time
 from dataclasses import dataclass
 
 from fastapi import Request
 
+from toolhub.cache import TTLCache
 from toolhub.errors import ForbiddenError, UnauthorizedError
 from toolhub.store.ids import DEFAULT_USER_ID
 from toolhub.store.repositories import Actor, IdentityRepository
@@ -48,29 +48,6 @@ async def authenticate(request: Request) -> Principal:
     return Principal(is_admin=False, api_key_user_id=user_id)
 
 
-class ActorCache:
-    """Recently resolved users, so a request does not pay a database round trip to learn its organization.
-
-    Entries live `ttl` seconds; this replica forgets a user at once when it deletes it, other replicas within
-    `ttl`."""
-
-    def __init__(self, ttl: float = 5.0) -> None:
-        self.ttl = ttl
-        self._entries: dict[str, tuple[Actor, float]] = {}
-
-    def get(self, user_id: str) -> Actor | None:
-        entry = self._entries.get(user_id)
-        if entry is None or entry[1] < time.monotonic():
-            return None
-        return entry[0]
-
-    def put(self, actor: Actor) -> None:
-        self._entries[actor.user_id] = (actor, time.monotonic() + self.ttl)
-
-    def forget(self, user_id: str) -> None:
-        self._entries.pop(user_id, None)
-
-
 async def resolve_actor(request: Request, principal: Principal) -> Actor:
     """The acting user: the API key's owner, else the `user_id` header, else the default user."""
     requested = request.headers.get("user_id")
@@ -80,12 +57,12 @@ async def resolve_actor(request: Request, principal: Principal) -> Actor:
         user_id = principal.api_key_user_id
     else:
         user_id = requested or DEFAULT_USER_ID
-    cache: ActorCache = request.app.state.actors
+    cache: TTLCache[str, Actor] = request.app.state.actors  # a user's organization never changes
     actor = cache.get(user_id)
     if actor is None:
         async with request.app.state.db.session() as session:
             actor = await IdentityRepository(session).actor_for(user_id)
-        cache.put(actor)
+        cache.put(user_id, actor)
     return actor
 
 

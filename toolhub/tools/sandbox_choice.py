@@ -7,8 +7,11 @@ then the tool's (`metadata_.sandbox`). Each is read, none is written: choosing o
 from collections.abc import Mapping
 from typing import Any
 
+from toolhub.cache import TTLCache
 from toolhub.errors import InvalidInputError
 from toolhub.sandbox.config_models import CONFIG_MODELS
+from toolhub.store.db import Database
+from toolhub.store.repositories import Actor
 from toolhub.store.repositories.sandbox_configs import SandboxConfigRepository, SandboxEnvVarRepository
 from toolhub.tools.executor import SandboxChoice
 
@@ -33,3 +36,21 @@ async def load_sandbox(
     if row is None:
         return SandboxChoice(sandbox_type=sandbox_type, config=CONFIG_MODELS[sandbox_type]().model_dump()), {}
     return SandboxChoice(sandbox_type=sandbox_type, config=row.config), await env_vars.as_dict(row.id)
+
+
+async def cached_sandbox(
+    cache: TTLCache[tuple[str, str], tuple[SandboxChoice, dict[str, str]]],
+    db: Database,
+    actor: Actor,
+    sandbox_type: str,
+) -> tuple[SandboxChoice, dict[str, str]]:
+    """`load_sandbox` without a database round trip on most calls (see `toolhub.cache` for staleness)."""
+    key = (actor.organization_id, sandbox_type)
+    found = cache.get(key)
+    if found is None:
+        async with db.session() as session:
+            found = await load_sandbox(
+                SandboxConfigRepository(session, actor), SandboxEnvVarRepository(session, actor), sandbox_type
+            )
+        cache.put(key, found)
+    return found

@@ -86,7 +86,7 @@ async def delete_user(user_id: str, request: Request, _: AdminPrincipal, db: Db)
 async def _delete_user(request: Request, db: Db, user_id: str):
     async with db.session() as session:
         deleted = await IdentityRepository(session).delete_user(user_id)
-    request.app.state.actors.forget(user_id)
+    request.app.state.actors.forget(lambda key: key == user_id)
     return deleted
 
 

@@ -12,6 +12,7 @@ from toolhub.sandbox.config_models import CONFIG_MODELS, PipPackage, parse_sandb
 from toolhub.server.deps import CurrentActor, Db
 from toolhub.server.routers import API_PREFIX
 from toolhub.store.models import SandboxConfig
+from toolhub.store.repositories import Actor
 from toolhub.store.repositories.sandbox_configs import SandboxConfigRepository, SandboxEnvVarRepository
 
 router = APIRouter(prefix=f"{API_PREFIX}/sandbox-config", tags=["sandbox-config"])
@@ -66,26 +67,33 @@ class SandboxEnvVarUpdate(BaseModel):
     description: str | None = None
 
 
+def _changed(request: Request, actor: Actor) -> None:
+    """Tool calls read configs through a cache; this replica drops the organization's entries at once."""
+    request.app.state.sandbox_configs.forget(lambda key: key[0] == actor.organization_id)
+
+
 def _masked(row: Any) -> SandboxEnvVarOut:
     return SandboxEnvVarOut.model_validate(row).model_copy(update={"value": MASK})
 
 
-async def _put(db: Db, actor: CurrentActor, body: dict[str, Any], sandbox_type: str | None = None) -> Any:
+async def _put(request: Request, db: Db, actor: Actor, body: dict[str, Any], sandbox_type: str | None = None) -> Any:
     kind, config = parse_sandbox_config(body, sandbox_type)
     async with db.session() as session:
-        return await SandboxConfigRepository(session, actor).put(kind, config)
+        row = await SandboxConfigRepository(session, actor).put(kind, config)
+    _changed(request, actor)
+    return row
 
 
-async def _default(db: Db, actor: CurrentActor, sandbox_type: str) -> Any:
+async def _default(db: Db, actor: Actor, sandbox_type: str) -> Any:
     async with db.session() as session:
         default = CONFIG_MODELS[sandbox_type]().model_dump()
         return await SandboxConfigRepository(session, actor).get_or_create(sandbox_type, default)
 
 
 @router.post("", response_model=SandboxConfigOut)
-async def create_sandbox_config(body: SandboxConfigCreate, actor: CurrentActor, db: Db) -> Any:
+async def create_sandbox_config(body: SandboxConfigCreate, request: Request, actor: CurrentActor, db: Db) -> Any:
     """Create or replace the organization's config of the body's type (one config per type)."""
-    return await _put(db, actor, body.config)
+    return await _put(request, db, actor, body.config)
 
 
 @router.post("/local/default", response_model=SandboxConfigOut)
@@ -104,13 +112,13 @@ async def docker_default(actor: CurrentActor, db: Db) -> Any:
 
 
 @router.post("/local", response_model=SandboxConfigOut)
-async def put_local(body: dict[str, Any], actor: CurrentActor, db: Db) -> Any:
-    return await _put(db, actor, body, "local")
+async def put_local(body: dict[str, Any], request: Request, actor: CurrentActor, db: Db) -> Any:
+    return await _put(request, db, actor, body, "local")
 
 
 @router.post("/docker", response_model=SandboxConfigOut)
-async def put_docker(body: dict[str, Any], actor: CurrentActor, db: Db) -> Any:
-    return await _put(db, actor, body, "docker")
+async def put_docker(body: dict[str, Any], request: Request, actor: CurrentActor, db: Db) -> Any:
+    return await _put(request, db, actor, body, "docker")
 
 
 @router.post("/local/recreate-venv", response_model=SandboxConfigOut)
@@ -139,41 +147,55 @@ async def list_sandbox_configs(
 
 
 @router.patch("/environment-variable/{env_var_id}", response_model=SandboxEnvVarOut)
-async def update_env_var(env_var_id: str, body: SandboxEnvVarUpdate, actor: CurrentActor, db: Db) -> Any:
+async def update_env_var(
+    env_var_id: str, body: SandboxEnvVarUpdate, request: Request, actor: CurrentActor, db: Db
+) -> Any:
     async with db.session() as session:
-        return await SandboxEnvVarRepository(session, actor).update(env_var_id, body.model_dump(exclude_none=True))
+        row = await SandboxEnvVarRepository(session, actor).update(env_var_id, body.model_dump(exclude_none=True))
+    _changed(request, actor)
+    return row
 
 
 @router.delete("/environment-variable/{env_var_id}", status_code=204)
-async def delete_env_var(env_var_id: str, actor: CurrentActor, db: Db) -> Response:
+async def delete_env_var(env_var_id: str, request: Request, actor: CurrentActor, db: Db) -> Response:
     async with db.session() as session:
         await SandboxEnvVarRepository(session, actor).delete(env_var_id)
+    _changed(request, actor)
     return Response(status_code=204)
 
 
 @router.patch("/{sandbox_config_id}", response_model=SandboxConfigOut)
-async def update_sandbox_config(sandbox_config_id: str, body: SandboxConfigCreate, actor: CurrentActor, db: Db) -> Any:
+async def update_sandbox_config(
+    sandbox_config_id: str, body: SandboxConfigCreate, request: Request, actor: CurrentActor, db: Db
+) -> Any:
     async with db.session() as session:
         configs = SandboxConfigRepository(session, actor)
         row = await configs.get(sandbox_config_id)
         _, row.config = parse_sandbox_config({**row.config, **body.config}, row.type)
-        return await configs.touch(row)
+        row = await configs.touch(row)
+    _changed(request, actor)
+    return row
 
 
 @router.delete("/{sandbox_config_id}", status_code=204)
-async def delete_sandbox_config(sandbox_config_id: str, actor: CurrentActor, db: Db) -> Response:
+async def delete_sandbox_config(sandbox_config_id: str, request: Request, actor: CurrentActor, db: Db) -> Response:
     async with db.session() as session:
         await SandboxConfigRepository(session, actor).delete(sandbox_config_id)
+    _changed(request, actor)
     return Response(status_code=204)
 
 
 @router.post("/{sandbox_config_id}/environment-variable", response_model=SandboxEnvVarOut)
-async def create_env_var(sandbox_config_id: str, body: SandboxEnvVarCreate, actor: CurrentActor, db: Db) -> Any:
+async def create_env_var(
+    sandbox_config_id: str, body: SandboxEnvVarCreate, request: Request, actor: CurrentActor, db: Db
+) -> Any:
     async with db.session() as session:
         await SandboxConfigRepository(session, actor).get(sandbox_config_id)
-        return await SandboxEnvVarRepository(session, actor).create(
+        row = await SandboxEnvVarRepository(session, actor).create(
             sandbox_config_id, body.key, body.value, body.description
         )
+    _changed(request, actor)
+    return row
 
 
 @router.get("/{sandbox_config_id}/environment-variable", response_model=list[SandboxEnvVarOut])

@@ -11,7 +11,6 @@ from toolhub.builtin_tools.base import base_tool_names
 from toolhub.server.deps import CurrentActor, Db
 from toolhub.server.routers import API_PREFIX
 from toolhub.sandbox.base import ExecutionResult, ToolInvocation, merge_environment
-from toolhub.store.repositories.sandbox_configs import SandboxConfigRepository, SandboxEnvVarRepository
 from toolhub.store.repositories.tools import ToolRepository
 from toolhub.tools import registry
 from toolhub.tools.executor import return_text
@@ -25,7 +24,7 @@ from toolhub.tools.model import (
     ToolRunRequest,
     ToolUpdate,
 )
-from toolhub.tools.sandbox_choice import load_sandbox, sandbox_type_for
+from toolhub.tools.sandbox_choice import cached_sandbox, sandbox_type_for
 
 router = APIRouter(prefix=f"{API_PREFIX}/tools", tags=["tools"])
 
@@ -77,10 +76,7 @@ async def run_tool_from_source(body: ToolRunFromSource, request: Request, actor:
         args_json_schema=body.args_json_schema,
     )
     sandbox_type = sandbox_type_for(request.app.state.settings.sandbox)
-    async with db.session() as session:
-        choice, config_env = await load_sandbox(
-            SandboxConfigRepository(session, actor), SandboxEnvVarRepository(session, actor), sandbox_type
-        )
+    choice, config_env = await cached_sandbox(request.app.state.sandbox_configs, db, actor, sandbox_type)
     invocation = ToolInvocation(
         name=derived.name,
         source_code=body.source_code,
@@ -101,10 +97,8 @@ async def run_tool(tool_id: str, body: ToolRunRequest, request: Request, actor: 
     settings = request.app.state.settings
     async with db.session() as session:
         tool = await ToolRepository(session, actor).get(tool_id)
-        sandbox_type = sandbox_type_for(settings.sandbox, None, tool.metadata_)
-        choice, config_env = await load_sandbox(
-            SandboxConfigRepository(session, actor), SandboxEnvVarRepository(session, actor), sandbox_type
-        )
+    sandbox_type = sandbox_type_for(settings.sandbox, None, tool.metadata_)
+    choice, config_env = await cached_sandbox(request.app.state.sandbox_configs, db, actor, sandbox_type)
     env = merge_environment(os.environ, config_env, None, body.env_vars)
     result = await request.app.state.executor.run(tool, body.args, actor.organization_id, env=env, sandbox=choice)
     return _tool_return_message(tool.name, result, tool.return_char_limit)
