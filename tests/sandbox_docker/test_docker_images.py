@@ -9,7 +9,7 @@ import pytest
 
 from tests.sandbox.helpers import tool
 from toolhub.sandbox import docker_image
-from toolhub.sandbox.config_models import DockerSandboxConfig, PipPackage
+from toolhub.sandbox.config_models import DockerSandboxConfig, PipRequirement
 from toolhub.sandbox.docker import DockerSandbox
 from toolhub.sandbox.docker_engine import DockerSandboxError
 from toolhub.sandbox.docker_image import HASH_LABEL, RUNNER_FILES, sandbox_image, wheel_platform
@@ -47,8 +47,8 @@ async def test_a_change_to_the_runner_makes_a_new_image(
 
 async def test_one_image_per_requirement_set(make_docker, engine: "DockerClient") -> None:
     backend: DockerSandbox = make_docker()
-    spelled = await backend.build_images(DockerSandboxConfig(pip_requirements=[PipPackage(name="Cowsay")]))
-    again = await make_docker().build_images(DockerSandboxConfig(pip_requirements=[PipPackage(name="cowsay")]))
+    spelled = await backend.build_images(DockerSandboxConfig(pip_requirements=[PipRequirement(name="Cowsay")]))
+    again = await make_docker().build_images(DockerSandboxConfig(pip_requirements=[PipRequirement(name="cowsay")]))
     plain = await backend.build_images()
     assert spelled == again != plain
     assert engine.images.get(spelled).labels[HASH_LABEL].startswith(spelled.rsplit(":", 1)[1])

@@ -15,12 +15,17 @@ SandboxType = Literal["local", "docker", "e2b"]
 DEFAULT_TIMEOUT_S = 60
 
 
-class PipPackage(BaseModel):
-    name: str = Field(min_length=1)
-    version: str | None = None
+class PipRequirement(BaseModel):
+    name: str = Field(min_length=1, description="Package name on PyPI.")
+    version: str | None = Field(default=None, description="Exact version; latest when omitted.")
 
     def __str__(self) -> str:
         return f"{self.name}=={self.version}" if self.version else self.name
+
+
+def requirement_strings(stored: Any) -> tuple[str, ...]:
+    """Requirements as stored (`{name, version}` objects, or E2B's plain strings) as installer arguments."""
+    return tuple(req if isinstance(req, str) else str(PipRequirement.model_validate(req)) for req in stored or ())
 
 
 class LocalSandboxConfig(BaseModel):
@@ -29,7 +34,7 @@ class LocalSandboxConfig(BaseModel):
     sandbox_dir: str | None = Field(default=None, description="Letta's TOOL_EXEC_DIR: importable, read-only.")
     use_venv: bool = False
     venv_name: str = "venv"
-    pip_requirements: list[PipPackage] = Field(default_factory=list)
+    pip_requirements: list[PipRequirement] = Field(default_factory=list)
     timeout: int = Field(default=DEFAULT_TIMEOUT_S, ge=1, description="Seconds per call.")
     allow_network: bool = Field(default=False, description="Let tools open network connections.")
     memory_mb: int = Field(default=512, ge=32)
@@ -45,7 +50,7 @@ class DockerSandboxConfig(BaseModel):
     network: bool = Field(default=False, description="Attach a network (none by default).")
     timeout: int = Field(default=DEFAULT_TIMEOUT_S, ge=1)
     pool_size: int = Field(default=2, ge=1, le=32)
-    pip_requirements: list[PipPackage] = Field(default_factory=list)
+    pip_requirements: list[PipRequirement] = Field(default_factory=list)
     sandbox_dir: str | None = Field(default=None, description="Mounted read-only at the same path when set.")
     tmp_mb: int = Field(default=64, ge=8, le=4096, description="Size of the tmpfs at /tmp, the only writable place.")
 

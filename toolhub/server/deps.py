@@ -23,5 +23,6 @@ def _database(request: Request) -> Database:
 
 
 CurrentActor = Annotated[Actor, Depends(_actor)]
+CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 AdminPrincipal = Annotated[Principal, Depends(_admin)]
 Db = Annotated[Database, Depends(_database)]

@@ -10,7 +10,7 @@ from typing import Any
 
 from toolhub.mcp_bridge.errors import MCPBridgeError
 from toolhub.sandbox.base import AgentSnapshot, ExecutionResult, Sandbox, SandboxLimits, ToolInvocation
-from toolhub.sandbox.config_models import DEFAULT_TIMEOUT_S, DockerSandboxConfig
+from toolhub.sandbox.config_models import DEFAULT_TIMEOUT_S, DockerSandboxConfig, requirement_strings
 from toolhub.store.models import Tool as ToolRow
 from toolhub.tools.mcp_hub import MCPHub
 
@@ -77,7 +77,7 @@ class ToolExecutor:
                 args=args,
                 json_schema=tool.json_schema,
                 args_json_schema=tool.args_json_schema,
-                pip_requirements=tuple(_requirement_strings(tool.pip_requirements)),
+                pip_requirements=requirement_strings(tool.pip_requirements),
                 env=env,
                 agent_state=agent_state,
             )
@@ -148,20 +148,8 @@ def _configured(invocation: ToolInvocation, config: Mapping[str, Any], timeout_s
     sandbox_dir = config.get("sandbox_dir")
     return replace(
         invocation,
-        pip_requirements=(*_requirement_strings(config.get("pip_requirements")), *invocation.pip_requirements),
+        pip_requirements=(*requirement_strings(config.get("pip_requirements")), *invocation.pip_requirements),
         limits=limits,
         allow_network=bool(config.get("allow_network") or config.get("network")),
         sandbox_dir=Path(sandbox_dir) if sandbox_dir else None,
     )
-
-
-def _requirement_strings(requirements: Any) -> list[str]:
-    out = []
-    for req in requirements or ():
-        if isinstance(req, str):
-            out.append(req)
-        elif req.get("version"):
-            out.append(f"{req['name']}=={req['version']}")
-        else:
-            out.append(req["name"])
-    return out

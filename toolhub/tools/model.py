@@ -5,15 +5,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from toolhub.sandbox.config_models import PipRequirement
+
 DEFAULT_RETURN_CHAR_LIMIT = 6000
-
-
-class PipRequirement(BaseModel):
-    name: str = Field(min_length=1, description="Package name on PyPI.")
-    version: str | None = Field(default=None, description="Exact version; latest when omitted.")
-
-    def __str__(self) -> str:
-        return f"{self.name}=={self.version}" if self.version else self.name
 
 
 class Tool(BaseModel):

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Body, Request
 from toolhub.errors import ForbiddenError, InvalidInputError, NotFoundError
 from toolhub.mcp_bridge.config import StdioServerConfig, masked_config, parse_server_config
 from toolhub.mcp_bridge.convert import qualified_name, tool_fields
-from toolhub.server.auth import Principal, authenticate
-from toolhub.server.deps import CurrentActor, Db
+from toolhub.server.auth import Principal
+from toolhub.server.deps import CurrentActor, CurrentPrincipal, Db
 from toolhub.server.routers import API_PREFIX
 from toolhub.store.repositories.mcp_servers import MCPServerRepository
 from toolhub.store.repositories.tools import ToolRepository
@@ -44,12 +44,11 @@ def _mcp_tool_json(tool: Any) -> dict[str, Any]:
     return tool.model_dump(mode="json", by_alias=True)
 
 
-async def _parse(request: Request, body: dict[str, Any]):
+def _parse(principal: Principal, body: dict[str, Any]):
+    """A valid config that this caller may use: only the admin may spawn processes (stdio) on the server."""
     config = parse_server_config(body)
-    if isinstance(config, StdioServerConfig) and request.app.state.settings.server_password is not None:
-        principal: Principal = await authenticate(request)
-        if not principal.is_admin:
-            raise ForbiddenError("Only the server admin (password) may add stdio MCP servers")
+    if isinstance(config, StdioServerConfig) and not principal.is_admin:
+        raise ForbiddenError("Only the server admin (password) may add stdio MCP servers")
     return config
 
 
@@ -59,9 +58,11 @@ async def list_mcp_servers(request: Request, actor: CurrentActor) -> dict[str, A
 
 
 @router.put("", operation_id="add_mcp_server")
-async def add_mcp_server(request: Request, actor: CurrentActor, db: Db, body: dict[str, Any] = Body(...)) -> list[Any]:
+async def add_mcp_server(
+    request: Request, principal: CurrentPrincipal, actor: CurrentActor, db: Db, body: dict[str, Any] = Body(...)
+) -> list[Any]:
     """Store the server and start connecting in the background; returns every server's config."""
-    config = await _parse(request, body)
+    config = _parse(principal, body)
     hub = _hub(request)
     async with db.session() as session:
         await MCPServerRepository(session, actor).create(config.server_name, config.type, config.model_dump(mode="json"))
@@ -70,22 +71,29 @@ async def add_mcp_server(request: Request, actor: CurrentActor, db: Db, body: di
 
 
 @router.post("/test", operation_id="test_mcp_server")
-async def test_mcp_server(request: Request, _: CurrentActor, body: dict[str, Any] = Body(...)) -> list[Any]:
+async def test_mcp_server(
+    request: Request, principal: CurrentPrincipal, _: CurrentActor, body: dict[str, Any] = Body(...)
+) -> list[Any]:
     """Connect, list the tools and disconnect, without saving anything."""
-    config = await _parse(request, body)
+    config = _parse(principal, body)
     return [_mcp_tool_json(tool) for tool in await _hub(request).test(config)]
 
 
 @router.patch("/{mcp_server_name}", operation_id="update_mcp_server")
 async def update_mcp_server(
-    mcp_server_name: str, request: Request, actor: CurrentActor, db: Db, body: dict[str, Any] = Body(...)
+    mcp_server_name: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    actor: CurrentActor,
+    db: Db,
+    body: dict[str, Any] = Body(...),
 ) -> dict[str, Any]:
     hub = _hub(request)
     manager, source = hub.locate(actor.organization_id, mcp_server_name)
     if source == "config_file":
         raise InvalidInputError(f"MCP server {mcp_server_name!r} comes from {hub.config_path}; edit that file")
     current = manager.configs()[mcp_server_name].model_dump(mode="json")
-    config = await _parse(request, _merged_update(current, body))
+    config = _parse(principal, _merged_update(current, body))
     if config.server_name != mcp_server_name:
         raise InvalidInputError("Renaming an MCP server is not supported; delete it and add it under the new name")
     async with db.session() as session:

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from toolhub.errors import InvalidInputError
 from toolhub.sandbox.base import SandboxError
-from toolhub.sandbox.config_models import CONFIG_MODELS, PipPackage, parse_sandbox_config
+from toolhub.sandbox.config_models import CONFIG_MODELS, parse_sandbox_config, requirement_strings
 from toolhub.server.deps import CurrentActor, Db
 from toolhub.server.routers import API_PREFIX
 from toolhub.store.models import SandboxConfig
@@ -125,7 +125,7 @@ async def put_docker(body: dict[str, Any], request: Request, actor: CurrentActor
 async def recreate_local_venv(request: Request, actor: CurrentActor, db: Db) -> Any:
     """Rebuild the virtualenv of the organization's local config requirements (a fresh install)."""
     row = await _default(db, actor, "local")
-    requirements = [str(PipPackage.model_validate(r)) for r in row.config.get("pip_requirements", [])]
+    requirements = requirement_strings(row.config.get("pip_requirements"))
     try:
         await request.app.state.executor.sandbox("local").recreate(requirements)
     except SandboxError as exc:

@@ -11,6 +11,7 @@ from toolhub.builtin_tools.base import base_tool_names
 from toolhub.server.deps import CurrentActor, Db
 from toolhub.server.routers import API_PREFIX
 from toolhub.sandbox.base import ExecutionResult, ToolInvocation, merge_environment
+from toolhub.sandbox.config_models import requirement_strings
 from toolhub.store.repositories.tools import ToolRepository
 from toolhub.tools import registry
 from toolhub.tools.executor import return_text
@@ -83,7 +84,7 @@ async def run_tool_from_source(body: ToolRunFromSource, request: Request, actor:
         args=body.args,
         json_schema=derived.json_schema,
         args_json_schema=body.args_json_schema,
-        pip_requirements=tuple(str(r) for r in body.pip_requirements or ()),
+        pip_requirements=requirement_strings(body.pip_requirements),
         env=merge_environment(os.environ, config_env, None, body.env_vars),
     )
     result = await request.app.state.executor.run_python(choice, invocation)
