@@ -66,7 +66,7 @@ async def test_writes_outside_the_working_dir_fail(sandbox: Sandbox) -> None:
     )
     outcomes = result.func_return
     assert outcomes.pop("cwd") == "fine"
-    assert set(outcomes.values()) <= {"PermissionError", "OSError"}, outcomes
+    assert set(outcomes.values()) <= {"PermissionError", "OSError", "FileNotFoundError"}, outcomes
     assert not Path("/work/toolhub-sandbox-probe").exists()
 
 
@@ -164,13 +164,13 @@ async def test_private_dirs_and_the_server_home_are_hidden(make_local, tmp_path:
                 f"""
                 def look() -> list:
                     import os
-                    return [os.listdir({str(private)!r}), os.path.exists({str(in_home)!r})]
+                    return [os.path.exists({str(private)!r}), os.path.exists({str(in_home)!r})]
                 """
             )
         )
     finally:
         in_home.unlink()
-    assert result.func_return == [[], False]
+    assert result.func_return == [False, False]
 
 
 async def test_toolhub_is_not_importable(sandbox: Sandbox) -> None:

@@ -127,9 +127,11 @@ async def test_run_after_close_is_an_error_result(make_local) -> None:
 
 
 def _call_processes(local: LocalSandbox) -> list[int]:
-    """Live processes of the pool's worker that run as a call's uid (the worker and its spares are root)."""
+    """Live processes of the pool's worker that run as a call's uid (the worker and its spares share the uid of
+    its user namespace's root)."""
     worker = _pools(local)[0]["worker_pid"]
-    return [pid for pid in _descendants(worker) if _alive(pid) and _uid(pid) not in (None, 0)]
+    workers_uid = _uid(worker)
+    return [pid for pid in _descendants(worker) if _alive(pid) and _uid(pid) not in (None, 0, workers_uid)]
 
 
 def _uid(pid: int) -> int | None:

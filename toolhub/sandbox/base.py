@@ -54,6 +54,8 @@ class ToolInvocation:
     name: str
     source_code: str
     args: Mapping[str, Any]
+    tenant: str = ""
+    """The organization the call runs for: pools and workers are never shared across tenants."""
     json_schema: Mapping[str, Any] | None = None
     args_json_schema: Mapping[str, Any] | None = None
     pip_requirements: tuple[str, ...] = ()

@@ -10,7 +10,9 @@ import dataclasses
 import itertools
 import json
 import logging
+import os
 import shutil
+import subprocess
 import tempfile
 import time
 from collections import OrderedDict
@@ -22,7 +24,7 @@ from toolhub.sandbox import bwrap
 from toolhub.sandbox.base import ExecutionResult, SandboxError, ToolInvocation
 from toolhub.sandbox.protocol import Outcome, to_result
 from toolhub.sandbox.requirements import normalize_all, requirements_and_sandbox_dir
-from toolhub.sandbox.venvs import Venv, VenvCache, VenvLease
+from toolhub.sandbox.venvs import InstallError, Venv, VenvCache, VenvLease, compile_command, site_packages
 from toolhub.sandbox.worker import WorkerProcess
 
 logger = logging.getLogger(__name__)
@@ -36,6 +38,7 @@ _WORKER_ENV = {"PATH": _DEFAULT_PATH, "LANG": "C.UTF-8"}
 
 @dataclasses.dataclass(frozen=True)
 class PoolKey:
+    tenant: str
     requirements: tuple[str, ...]
     allow_network: bool
     sandbox_dir: Path | None
@@ -50,7 +53,7 @@ class LocalSandbox:
         cache_dir: Path,
         *,
         private_dirs: Sequence[Path] = (),
-        confine: bool | None = None,
+        confine: bool = True,
         keep_venvs: int = 16,
         max_pools: int = 6,
         max_concurrent_calls: int = 64,
@@ -61,30 +64,43 @@ class LocalSandbox:
         """
         Args:
             cache_dir: where virtualenvs are kept (TOOLHUB_HOME/venvs).
-            private_dirs: hidden from tools in addition to the server user's home (pass TOOLHUB_HOME).
-            confine: use bubblewrap; None uses it when it works here, True refuses to run without it.
+            private_dirs: never usable as a sandbox_dir (pass TOOLHUB_HOME: it holds the database).
+            confine: run workers under bubblewrap in a user namespace (see `bwrap.py`); calls fail with the reason
+                when that is impossible here. False runs tools with limits only, for development on a machine
+                where tools are trusted: it is never chosen silently.
             keep_venvs: virtualenvs kept on disk, least recently used deleted first.
-            max_pools: warm workers kept at once, one per (virtualenv, network, sandbox_dir, preload).
+            max_pools: warm workers kept at once, one per (tenant, virtualenv, network, sandbox_dir, preload).
             max_concurrent_calls: calls in flight per worker; more wait.
             spares: children each worker keeps forked and warmed up ahead of calls.
             scratch_mb: size of each worker's tmpfs for call working directories.
-            uid_base: first of the uids calls run as when the server is root (one per call in flight).
+            uid_base: first host uid of the user namespaces workers run in (one range per worker).
         """
-        self._venvs = VenvCache(cache_dir, keep=keep_venvs)
-        self._private_dirs = (Path.home(), *private_dirs)
+        self._private_dirs = tuple(Path(path).resolve() for path in private_dirs)
         self._confine = confine
         self._confinement: bwrap.Confinement | None = None
+        self._confinement_problem: str | None = None
         self._confinement_checked = False
         self._max_pools = max_pools
         self._max_calls = max_concurrent_calls
         self._spares = spares
         self._scratch_mb = scratch_mb
         self._uid_base = uid_base
-        self._uid_ranges = itertools.count()
+        self._uid_ranges = itertools.count(1)
+        self._venvs = VenvCache(cache_dir, keep=keep_venvs, compile_step=self._compile_confined if confine else None)
         self._pools: OrderedDict[PoolKey, _Pool] = OrderedDict()
         self._pool_locks: dict[PoolKey, asyncio.Lock] = {}
         self._setup_lock = asyncio.Lock()
         self._closed = False
+
+    async def check(self) -> str | None:
+        """None when tools can run here as configured, else why not (said once at start-up, and on every call)."""
+        if not self._confine:
+            return None
+        try:
+            await self._confinement_for_workers()
+        except SandboxError as exc:
+            return str(exc)
+        return None
 
     async def run(self, invocation: ToolInvocation) -> ExecutionResult:
         started = time.perf_counter()
@@ -150,8 +166,11 @@ class LocalSandbox:
         """The pool for this call, counted as in use (the caller gives it back) so it is not closed under it."""
         if self._closed:
             raise SandboxError("the sandbox is closed")
+        await self._confinement_for_workers()  # before a virtualenv is built: its compile step runs confined
         requirements, sandbox_dir = requirements_and_sandbox_dir(invocation.pip_requirements, invocation.sandbox_dir)
-        key = PoolKey(requirements, invocation.allow_network, sandbox_dir, preload_for(invocation))
+        if sandbox_dir is not None and any(_overlaps(sandbox_dir, private) for private in self._private_dirs):
+            raise SandboxError(f"the sandbox_dir {str(sandbox_dir)!r} overlaps the server's private data")
+        key = PoolKey(invocation.tenant, requirements, invocation.allow_network, sandbox_dir, preload_for(invocation))
         if key not in self._pools:
             async with self._pool_locks.setdefault(key, asyncio.Lock()):
                 if key not in self._pools:
@@ -169,23 +188,28 @@ class LocalSandbox:
         await asyncio.gather(*(self._pools.pop(key).close() for key in surplus))
 
     async def _confinement_for_workers(self) -> bwrap.Confinement | None:
+        """The confinement workers start in; None when unconfined by choice. Raises SandboxError when it is
+        required and impossible here."""
         async with self._setup_lock:
             if not self._confinement_checked:
-                self._confinement = await self._working_confinement()
+                self._confinement, self._confinement_problem = await self._working_confinement()
                 self._confinement_checked = True
-            return self._confinement
+        if self._confinement_problem is not None:
+            raise SandboxError(self._confinement_problem)
+        return self._confinement
 
-    async def _working_confinement(self) -> bwrap.Confinement | None:
-        found = bwrap.find_bwrap() if self._confine is not False else None
-        confinement = None
-        if found is not None:
-            candidate = bwrap.Confinement(bwrap=found, hidden=self._private_dirs, scratch_mb=self._scratch_mb)
-            confinement = candidate if await bwrap.works(candidate) else None
-        if confinement is None and self._confine:
-            raise SandboxError("bubblewrap is required (confine=True) but is missing or does not work here")
-        if confinement is None and self._confine is None:
-            logger.warning("bubblewrap is unavailable: local tools run without file-system and network confinement")
-        return confinement
+    async def _working_confinement(self) -> tuple[bwrap.Confinement | None, str | None]:
+        if not self._confine:
+            logger.warning("the local sandbox runs tools unconfined (confine=False): use it only for trusted tools")
+            return None, None
+        problem = bwrap.unavailable_reason()
+        if problem is None:
+            confinement = bwrap.Confinement(bwrap=bwrap.find_bwrap(), scratch_mb=self._scratch_mb)  # type: ignore[arg-type]
+            failure = await bwrap.works(confinement, self._uid_base)
+            if failure is None:
+                return confinement, None
+            problem = f"the local sandbox cannot confine tools here: {failure}"
+        return None, problem
 
     async def _start_worker(self, key: PoolKey, venv: Venv) -> tuple[WorkerProcess, Path | None]:
         """A worker for `key`, and the host directory it keeps call directories in (None when that is a tmpfs)."""
@@ -194,7 +218,7 @@ class LocalSandbox:
         slots = 2 * self._max_calls  # more than may be in flight: a cancelled call keeps its slot until it is gone
         config = {
             "scratch": str(scratch or bwrap.SCRATCH),
-            "uid_base": self._next_uid_range(slots) if confinement and confinement.as_root else None,
+            "uid_base": 1 if confinement else None,  # namespace uids 1..slots; 0 is the worker itself
             "slots": slots,
             "spares": self._spares,
             "preload": list(key.preload),
@@ -202,7 +226,13 @@ class LocalSandbox:
         command = [str(venv.python), "-I", "-B", str(RUNNER), json.dumps(config)]
         if confinement:
             readable = [venv.path, venv.base_prefix, RUNNER.parent, *([key.sandbox_dir] if key.sandbox_dir else [])]
-            command = confinement.command(command, readable=readable, allow_network=key.allow_network)
+            command = confinement.command(
+                command,
+                readable=readable,
+                allow_network=key.allow_network,
+                uid_base=self._next_uid_range(slots + 1),
+                ids=slots + 1,
+            )
         try:
             return await WorkerProcess.start(command, env=_WORKER_ENV), scratch
         except SandboxError:
@@ -211,8 +241,45 @@ class LocalSandbox:
             raise
 
     def _next_uid_range(self, size: int) -> int:
-        """A separate uid range per worker: process-count limits are per uid, across the whole machine."""
+        """A separate host uid range per worker (ranges start at 1: range 0 builds virtualenvs); process limits
+        count per uid across the whole machine."""
         return self._uid_base + (next(self._uid_ranges) % 4096) * size
+
+    def _compile_confined(self, env: Path, base_prefix: Path) -> None:
+        """Byte-compile a virtualenv being built inside the confinement tools run in (see `venvs.py`): the build
+        belongs to the namespace's root (host `uid_base`) while it runs, and to root again afterwards."""
+        confinement = self._confinement
+        if confinement is None:
+            raise InstallError(self._confinement_problem or "the local sandbox is not confined")
+        command = confinement.command(
+            compile_command(base_prefix, site_packages(env)),
+            readable=[base_prefix],
+            writable=[env],
+            allow_network=False,
+            uid_base=self._uid_base,
+            ids=1,
+        )
+        _chown_tree(env, self._uid_base)
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, env={"PATH": os.defpath}, timeout=600)
+        except subprocess.TimeoutExpired:
+            raise InstallError("byte-compiling the virtualenv took longer than 600 s") from None
+        finally:
+            _chown_tree(env, 0)
+        if done.returncode != 0:
+            raise InstallError(f"could not byte-compile the virtualenv: {done.stderr.strip()[-2000:]}")
+
+
+def _chown_tree(root: Path, uid: int) -> None:
+    """Give a tree to `uid` without following links (a package may ship a link pointing anywhere)."""
+    os.lchown(root, uid, uid)
+    for directory, dirs, files in os.walk(root):
+        for name in (*dirs, *files):
+            os.lchown(os.path.join(directory, name), uid, uid)
+
+
+def _overlaps(path: Path, private: Path) -> bool:
+    return path.is_relative_to(private) or private.is_relative_to(path)
 
 
 StartWorker = Callable[[PoolKey, Venv], Awaitable[tuple[WorkerProcess, Path | None]]]

@@ -7,8 +7,13 @@ Layout of the cache directory, safe for several server processes at once:
     .build-<key>-*/   an environment being built (left behind by a crash; removed by `collect`)
     .trash-<key>-*/   an environment being deleted
 
-Packages are installed from wheels only (`--no-build`): building a source distribution would run the package's
-own code on the server, outside any sandbox.
+No package code ever runs on the host while an environment is built. Packages are installed from wheels only
+(`--no-build`: building a source distribution runs the package's code) by uv, which unpacks them without starting
+the new interpreter; uv gets only the variables it needs to reach the package index, none of the server's secrets.
+The interpreter's base prefix is read before any package is installed (a wheel may replace `bin/python`, and a
+`.pth` file runs whenever an interpreter with the environment's site-packages starts). Byte-compiling is handed to
+`compile_step`, which the local sandbox runs inside the same confinement as tool code, with the base interpreter
+under `-I -S` (no site-packages, no `.pth`).
 """
 
 import asyncio
@@ -18,11 +23,12 @@ import json
 import logging
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +44,14 @@ PYDANTIC = "pydantic>=2"
 """Added unless the requirements name pydantic themselves: tools with Pydantic arguments need it."""
 MANIFEST = "toolhub-env.json"
 INSTALL_TIMEOUT_S = 600
+_INSTALLER_ENV = re.compile(
+    r"^(PATH|HOME|LANG|LC_ALL|TMPDIR|XDG_CACHE_HOME|XDG_CONFIG_HOME|UV_.*|PIP_.*|SSL_CERT_.*|REQUESTS_CA_BUNDLE"
+    r"|(?i:https?_proxy|all_proxy|no_proxy))$"
+)
+"""What uv may see of the server's environment: how to reach the index, and where its cache is. No secrets."""
+
+CompileStep = Callable[["Path", "Path"], None]
+"""Byte-compiles an environment being built: (environment, its base prefix). Raises InstallError."""
 
 
 class InstallError(SandboxError):
@@ -73,11 +87,20 @@ class VenvLease:
 class VenvCache:
     """Builds environments on first use and keeps the `keep` most recently used ones."""
 
-    def __init__(self, root: Path, *, keep: int = 16, python: Path | None = None, uv: Path | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        keep: int = 16,
+        python: Path | None = None,
+        uv: Path | None = None,
+        compile_step: CompileStep | None = None,
+    ) -> None:
         self.root = root
         self.keep = keep
         self.python = python or Path(sys.executable)
         self.uv = uv or find_uv()
+        self.compile_step = compile_step or compile_unconfined
         self._locks: dict[str, asyncio.Lock] = {}
 
     def key(self, requirements: tuple[str, ...]) -> str:
@@ -149,29 +172,28 @@ class VenvCache:
         with tempfile.TemporaryDirectory(prefix=f".build-{key}-", dir=self.root) as scratch:
             env = Path(scratch) / "env"
             self._uv("venv", "--quiet", "--relocatable", "--python", str(self.python), str(env))
+            base_prefix = subprocess.run(  # before any package is in: -S and a pristine bin/python
+                [env / "bin" / "python", "-I", "-S", "-c", "import sys; print(sys.base_prefix)"],
+                capture_output=True, text=True, check=True, env={"PATH": os.defpath},
+            ).stdout.strip()  # fmt: skip
             packages = list(requirements)
             if "pydantic" not in {package_name(r) for r in requirements}:
                 packages.append(PYDANTIC)
             self._uv(
-                "pip", "install", "--quiet", "--no-build", "--compile-bytecode",
-                "--python", str(env / "bin" / "python"), *packages,
+                "pip", "install", "--quiet", "--no-build", "--python", str(env / "bin" / "python"), *packages,
                 requirements=requirements,
             )  # fmt: skip
-            base_prefix = subprocess.run(
-                [env / "bin" / "python", "-I", "-c", "import sys; print(sys.base_prefix)"],
-                capture_output=True, text=True, check=True,
-            ).stdout.strip()  # fmt: skip
+            self.compile_step(env, Path(base_prefix))
             manifest = {"requirements": list(requirements), "python": platform.python_version()}
             (env / MANIFEST).write_text(json.dumps({**manifest, "base_prefix": base_prefix}))
             env.rename(final)
 
     def _uv(self, *args: str, requirements: tuple[str, ...] = ()) -> None:
-        env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_PROGRESS": "1"}
-        env.pop("VIRTUAL_ENV", None)
         try:
             subprocess.run(
-                [str(self.uv), *args], env=env, capture_output=True, text=True, check=True, timeout=INSTALL_TIMEOUT_S
-            )
+                [str(self.uv), *args], env=installer_env(), capture_output=True, text=True, check=True,
+                timeout=INSTALL_TIMEOUT_S,
+            )  # fmt: skip
         except subprocess.CalledProcessError as exc:
             what = ", ".join(requirements) if requirements else "the virtualenv"
             raise InstallError(f"could not install {what}: {(exc.stderr or exc.stdout).strip()}") from None
@@ -200,6 +222,27 @@ def _try_exclusive(lock_path: Path) -> Iterator[bool]:
         yield True
     finally:
         os.close(fd)
+
+
+def installer_env() -> dict[str, str]:
+    """uv's environment: the server's index, proxy and certificate settings, never its secrets."""
+    env = {key: value for key, value in os.environ.items() if _INSTALLER_ENV.match(key)}
+    return {**env, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_PROGRESS": "1"}
+
+
+def compile_command(base_prefix: Path, site_packages: Path) -> list[str]:
+    """Byte-compile with the base interpreter, isolated and without site: compiling runs no package code."""
+    python = base_prefix / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    return [str(python), "-I", "-S", "-m", "compileall", "-q", "-j", "0", str(site_packages)]
+
+
+def site_packages(env: Path) -> Path:
+    return env / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+
+
+def compile_unconfined(env: Path, base_prefix: Path) -> None:
+    """For servers that run tools unconfined by choice: the same command, on the host (it runs no package code)."""
+    subprocess.run(compile_command(base_prefix, site_packages(env)), capture_output=True, env={"PATH": os.defpath})
 
 
 def _release_if_leased(future: "asyncio.Future[VenvLease]") -> None:

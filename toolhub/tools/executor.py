@@ -75,6 +75,7 @@ class ToolExecutor:
                 name=tool.name,
                 source_code=tool.source_code or "",
                 args=args,
+                tenant=organization_id,
                 json_schema=tool.json_schema,
                 args_json_schema=tool.args_json_schema,
                 pip_requirements=requirement_strings(tool.pip_requirements),

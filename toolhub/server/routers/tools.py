@@ -63,7 +63,7 @@ async def add_base_tools(actor: CurrentActor, db: Db) -> list[Any]:
 
 @router.post("/generate-schema", operation_id="generate_json_schema")
 async def generate_json_schema(body: GenerateSchemaRequest, _: CurrentActor) -> dict[str, Any]:
-    return (await registry.derive_schema_fields(body.code)).json_schema
+    return (await registry.derive_schema_fields(body.code, caller=_.user_id)).json_schema
 
 
 @router.post("/run", response_model=ToolReturnMessage, operation_id="run_tool_from_source")
@@ -72,6 +72,7 @@ async def run_tool_from_source(body: ToolRunFromSource, request: Request, actor:
     `status: "error"`; only a request the client must fix (bad source, wrong source_type) is a 4xx."""
     derived = await registry.derive_schema_fields(
         body.source_code,
+        caller=actor.user_id,
         source_type=body.source_type,
         json_schema=body.json_schema,
         args_json_schema=body.args_json_schema,
@@ -82,6 +83,7 @@ async def run_tool_from_source(body: ToolRunFromSource, request: Request, actor:
         name=derived.name,
         source_code=body.source_code,
         args=body.args,
+        tenant=actor.organization_id,
         json_schema=derived.json_schema,
         args_json_schema=body.args_json_schema,
         pip_requirements=requirement_strings(body.pip_requirements),
@@ -126,14 +128,14 @@ async def retrieve_tool(tool_id: str, actor: CurrentActor, db: Db) -> Any:
 
 @router.post("", response_model=Tool, operation_id="create_tool")
 async def create_tool(body: ToolCreate, actor: CurrentActor, db: Db) -> Any:
-    columns = await registry.columns_for_create(body)
+    columns = await registry.columns_for_create(body, caller=actor.user_id)
     async with db.session() as session:
         return await ToolRepository(session, actor).create(**columns)
 
 
 @router.put("", response_model=Tool, operation_id="upsert_tool")
 async def upsert_tool(body: ToolCreate, actor: CurrentActor, db: Db) -> Any:
-    columns = await registry.columns_for_create(body)
+    columns = await registry.columns_for_create(body, caller=actor.user_id)
     async with db.session() as session:
         return await ToolRepository(session, actor).upsert(**columns)
 
@@ -142,7 +144,7 @@ async def upsert_tool(body: ToolCreate, actor: CurrentActor, db: Db) -> Any:
 async def modify_tool(tool_id: str, body: ToolUpdate, actor: CurrentActor, db: Db) -> Any:
     async with db.session() as session:
         current = await ToolRepository(session, actor).get(tool_id)
-    columns = await registry.columns_for_update(current, body)
+    columns = await registry.columns_for_update(current, body, caller=actor.user_id)
     async with db.session() as session:
         tools = ToolRepository(session, actor)
         return await tools.update(await tools.get(tool_id), **columns)
