@@ -37,9 +37,43 @@ async def test_network_is_blocked_by_default(sandbox: Sandbox, listener: int) ->
     assert result.func_return == "ConnectionRefusedError"  # its own empty network namespace
 
 
-async def test_network_when_allowed(sandbox: Sandbox, listener: int) -> None:
-    result = await sandbox.run(tool(CONNECT, {"port": listener}, allow_network=True))
-    assert result.func_return == "connected"
+REACH = """
+def reach(targets: list) -> dict:
+    import socket
+    outcomes = {}
+    for host, port in targets:
+        try:
+            socket.create_connection((host, port), timeout=2).close()
+            outcomes[host] = "connected"
+        except OSError as exc:
+            outcomes[host] = type(exc).__name__
+    outcomes["interfaces"] = sorted(name for _, name in socket.if_nameindex())
+    return outcomes
+"""
+
+
+def _host_addresses() -> list[str]:
+    """This machine's own non-loopback IPv4 addresses (a tool must not reach the host through them either)."""
+    found = set()
+    for line in Path("/proc/net/fib_trie").read_text().splitlines():
+        if "/32 host LOCAL" in line:
+            found.add(previous)
+        previous = line.split()[-1] if line.strip() else ""
+    return sorted(address for address in found if not address.startswith("127."))
+
+
+async def test_network_when_allowed_never_reaches_this_machine(sandbox: Sandbox) -> None:
+    """With network granted a tool has interfaces, but loopback, this machine's own addresses and the metadata
+    address are refused: a listener on every interface of the host stays out of reach."""
+    with socket.socket() as server:
+        server.bind(("0.0.0.0", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        targets = [["127.0.0.1", port], ["169.254.169.254", 80], *([address, port] for address in _host_addresses())]
+        result = await sandbox.run(tool(REACH, {"targets": targets}, allow_network=True))
+    outcomes = result.func_return
+    assert [name for name in outcomes.pop("interfaces") if name != "lo"], "the network is attached"
+    assert "connected" not in outcomes.values(), outcomes
 
 
 async def test_writes_outside_the_working_dir_fail(sandbox: Sandbox) -> None:

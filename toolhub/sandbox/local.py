@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from toolhub.sandbox import bwrap
+from toolhub.sandbox import bwrap, egress
 from toolhub.sandbox.base import ExecutionResult, SandboxError, ToolInvocation
 from toolhub.sandbox.protocol import Outcome, to_result
 from toolhub.sandbox.requirements import normalize_all, requirements_and_sandbox_dir
@@ -33,6 +33,7 @@ RUNNER = Path(__file__).with_name("runner.py")
 HEAVY_MODULES = ("asyncio", "pydantic")
 """Preloaded only in workers for tools that look like they use them: they make every fork dearer."""
 _DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
+_UID_RANGES = 4096
 _WORKER_ENV = {"PATH": _DEFAULT_PATH, "LANG": "C.UTF-8"}
 
 
@@ -86,6 +87,7 @@ class LocalSandbox:
         self._scratch_mb = scratch_mb
         self._uid_base = uid_base
         self._uid_ranges = itertools.count(1)
+        self._egress_ruled = False
         self._venvs = VenvCache(cache_dir, keep=keep_venvs, compile_step=self._compile_confined if confine else None)
         self._pools: OrderedDict[PoolKey, _Pool] = OrderedDict()
         self._pool_locks: dict[PoolKey, asyncio.Lock] = {}
@@ -225,6 +227,8 @@ class LocalSandbox:
         }
         command = [str(venv.python), "-I", "-B", str(RUNNER), json.dumps(config)]
         if confinement:
+            if key.allow_network:
+                await self._rule_egress(slots + 1)
             readable = [venv.path, venv.base_prefix, RUNNER.parent, *([key.sandbox_dir] if key.sandbox_dir else [])]
             command = confinement.command(
                 command,
@@ -243,7 +247,14 @@ class LocalSandbox:
     def _next_uid_range(self, size: int) -> int:
         """A separate host uid range per worker (ranges start at 1: range 0 builds virtualenvs); process limits
         count per uid across the whole machine."""
-        return self._uid_base + (next(self._uid_ranges) % 4096) * size
+        return self._uid_base + (next(self._uid_ranges) % _UID_RANGES or 1) * size
+
+    async def _rule_egress(self, size: int) -> None:
+        """Before the first worker with network starts: keep its tools off this machine and its network."""
+        async with self._setup_lock:
+            if not self._egress_ruled:
+                await asyncio.to_thread(egress.install, self._uid_base, self._uid_base + _UID_RANGES * size - 1)
+                self._egress_ruled = True
 
     def _compile_confined(self, env: Path, base_prefix: Path) -> None:
         """Byte-compile a virtualenv being built inside the confinement tools run in (see `venvs.py`): the build

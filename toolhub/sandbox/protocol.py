@@ -74,14 +74,15 @@ def to_result(invocation: ToolInvocation, outcome: Outcome) -> ExecutionResult:
     try:
         result = json.loads(outcome.result)
         status = result["status"]
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, RecursionError):  # a tool may forge any bytes on its result pipe
         return ExecutionResult.failure(name, "SandboxError", "the tool's result could not be decoded", **output)
     if status != "success":
         return ExecutionResult.failure(name, str(result.get("exc_type")), str(result.get("message")), **output)
     known = invocation.agent_state.blocks if invocation.agent_state else {}
+    reported = result.get("memory_edits")
     edits = {
         label: value
-        for label, value in (result.get("memory_edits") or {}).items()
+        for label, value in (reported.items() if isinstance(reported, dict) else ())
         if label in known and isinstance(value, str)
     }
     return ExecutionResult(status="success", func_return=result.get("value"), memory_edits=edits, **output)

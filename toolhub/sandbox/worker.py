@@ -29,6 +29,11 @@ class WorkerError(SandboxError):
     """The worker could not start, stopped while calls were in flight, or stopped answering."""
 
 
+class CallTooLargeError(SandboxError):
+    """The call (source, arguments and environment) is larger than the runner accepts; it is refused here, so the
+    worker and the other calls on it never see it."""
+
+
 class WorkerProcess:
     """One running worker. Many calls may be in flight on it at once."""
 
@@ -82,10 +87,15 @@ class WorkerProcess:
         if not self.alive:
             raise WorkerError("the sandbox worker has stopped")
         call_id = next(self._ids)
+        frames = run_frames(call_id, invocation, env)
+        if len(frames) > MAX_FRAME_BYTES:
+            raise CallTooLargeError(
+                f"the call is {len(frames)} bytes with its arguments, over the sandbox's limit of {MAX_FRAME_BYTES}"
+            )
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._pending[call_id] = future
         try:
-            await self._send(run_frames(call_id, invocation, env))
+            await self._send(frames)
             async with asyncio.timeout(invocation.limits.timeout_s + RESPONSE_GRACE_S):
                 return await future
         except TimeoutError:
