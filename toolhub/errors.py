@@ -45,3 +45,17 @@ class ConflictError(ToolhubError):
 
 class SettingsError(Exception):
     """A setting is unknown or malformed; start-up stops and names it."""
+
+
+class TooManyRequestsError(ToolhubError):
+    """The server is busy with this caller's (or everyone's) work of this kind; retry later (429).
+
+    `headers` carries `Retry-After` for the HTTP layer.
+    """
+
+    status_code = 429
+
+    def __init__(self, detail: Any, *, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
+        self.headers = {"Retry-After": str(retry_after_seconds)}

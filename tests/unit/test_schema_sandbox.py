@@ -1,8 +1,9 @@
 """Sources whose types must be evaluated run in a confined child process.
 
 Hostile top-level code ends in a ToolSchemaError, and the server process (this test process) keeps
-its environment, working directory, modules and children as they were. Every case runs both with
-bubblewrap ("auto" here) and with the limits-and-audit-hook fallback ("none").
+its environment, working directory, modules and children as they were. Every case runs both inside
+bubblewrap (what the server always uses) and with limits and audit hooks alone ("unconfined-test-only",
+which only tests may use), so each layer is shown to hold by itself.
 """
 
 import os
@@ -56,7 +57,7 @@ HOSTILE = {
 }
 
 
-@pytest.fixture(params=["auto", "none"])
+@pytest.fixture(params=["bwrap", "unconfined-test-only"])
 def limits(request: pytest.FixtureRequest) -> ProbeLimits:
     return ProbeLimits(timeout_seconds=2, sandbox=request.param)
 

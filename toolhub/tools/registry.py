@@ -1,20 +1,36 @@
 """Tool registration: turn a create/update request into stored columns, and keep base tools seeded.
 
-Schema derivation may start a confined subprocess, so it runs in a worker thread and before any database
-transaction opens: a slow or hostile source never holds a connection.
+Schema derivation runs before any database transaction opens, so a slow or hostile source never holds a
+connection. It runs in two steps. The static step (AST only, milliseconds) runs on the default worker
+threads that the rest of the server shares. Only a source whose annotations must be evaluated takes the
+second step, which starts a confined child that may stay busy until its timeout (10 s); those run on their
+own small thread pool, at most `DerivationBounds.total` at once and `per_caller` per user. A caller over
+the bound waits up to `wait_seconds` for a slot, then gets a 429 with `Retry-After`. So hostile sources
+can only slow down other such derivations, never tool calls or static derivations.
 """
 
 import asyncio
+import functools
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from toolhub.builtin_tools.base import base_tool_fields, base_tool_names, base_tool_specs
-from toolhub.errors import InvalidInputError
+from toolhub.errors import InvalidInputError, TooManyRequestsError
 from toolhub.store.models import Tool as ToolRow
 from toolhub.store.repositories.tools import ToolRepository
 from toolhub.tools.model import PipRequirement, ToolCreate, ToolUpdate
-from toolhub.tools.schema import derive_json_schema, function_name, json_schema_from_args_schema
+from toolhub.tools.schema import EvaluationRequired, derive_json_schema, function_name, json_schema_from_args_schema
+from toolhub.tools.schema_probe import DEFAULT_LIMITS
 from toolhub.tools.strict import strict_variant
+
+T = TypeVar("T")
+_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -37,12 +53,99 @@ class SchemaFields:
         }
 
 
+@dataclass(frozen=True, kw_only=True)
+class DerivationBounds:
+    """How many derivations that load the source in the confined child may run at once."""
+
+    total: int = 2
+    """Across all callers; each child may keep a core busy until its timeout (this machine kind has 2)."""
+    per_caller: int = 1
+    """Per acting user."""
+    wait_seconds: float = 2.0
+    """How long a caller over the bound waits for a slot before the 429."""
+    retry_after_seconds: int = math.ceil(DEFAULT_LIMITS.timeout_seconds)
+    """Sent as `Retry-After`: by then every running child has finished or been killed."""
+
+
+class ProbeGate:
+    """Admits bounded numbers of confined derivations and runs them on its own threads.
+
+    Plain counters under a threading lock, polled by waiting callers (no FIFO order), so it works from any
+    event loop and thread. A slot is released when its work has finished, even if the caller went away.
+    """
+
+    def __init__(self, bounds: DerivationBounds) -> None:
+        self.bounds = bounds
+        self._lock = threading.Lock()
+        self._running: Counter[str] = Counter()
+        self._threads = ThreadPoolExecutor(max_workers=bounds.total, thread_name_prefix="schema-probe")
+
+    async def run(self, caller: str, work: Callable[[], T]) -> T:
+        """`work()` on the gate's threads once `caller` has a slot.
+
+        Raises:
+            TooManyRequestsError: no slot came free within `wait_seconds`.
+        """
+        await self._admit(caller)
+        try:
+            job = self._threads.submit(self._run_then_leave, caller, work)
+        except BaseException:
+            self._leave(caller)
+            raise
+
+        def leave_if_never_run(done: Future[T]) -> None:
+            if done.cancelled():  # the caller was cancelled before a thread picked the job up
+                self._leave(caller)
+
+        job.add_done_callback(leave_if_never_run)
+        return await asyncio.wrap_future(job)
+
+    async def _admit(self, caller: str) -> None:
+        deadline = time.monotonic() + self.bounds.wait_seconds
+        while (busy := self._try_enter(caller)) is not None:
+            if time.monotonic() >= deadline:
+                retry = self.bounds.retry_after_seconds
+                raise TooManyRequestsError(
+                    f"Too busy to derive this tool's schema: {busy}. Retry in {retry} s, or send json_schema, or "
+                    "use only builtin and typing annotations (those are read without loading the source)",
+                    retry_after_seconds=retry,
+                )
+            await asyncio.sleep(_POLL_SECONDS)
+
+    def _try_enter(self, caller: str) -> str | None:
+        """None when `caller` got a slot, else why not."""
+        with self._lock:
+            if self._running[caller] >= self.bounds.per_caller:
+                return f"you already have {self._running[caller]} tool schema(s) being derived by loading the source"
+            if self._running.total() >= self.bounds.total:
+                return f"the server is already deriving {self.bounds.total} schemas by loading their source"
+            self._running[caller] += 1
+            return None
+
+    def _leave(self, caller: str) -> None:
+        with self._lock:
+            self._running[caller] -= 1
+            if self._running[caller] <= 0:
+                del self._running[caller]
+
+    def _run_then_leave(self, caller: str, work: Callable[[], T]) -> T:
+        try:
+            return work()
+        finally:
+            self._leave(caller)
+
+
+_PROBES = ProbeGate(DerivationBounds())
+
+
 def _check_source_type(source_type: str | None) -> None:
     if source_type not in (None, "python"):
         raise InvalidInputError(f"Unsupported source_type {source_type!r}: tools are created from Python source")
 
 
-def _schema_for(source_code: str, json_schema: dict | None, args_json_schema: dict | None) -> dict[str, Any]:
+def _schema_for(
+    source_code: str, json_schema: dict | None, args_json_schema: dict | None, evaluate: bool
+) -> dict[str, Any]:
     """A client-supplied json_schema wins; then args_json_schema; then the source itself."""
     if json_schema is not None:
         declared = json_schema.get("name")
@@ -52,13 +155,18 @@ def _schema_for(source_code: str, json_schema: dict | None, args_json_schema: di
         return {**json_schema, "name": actual}
     if args_json_schema is not None:
         return json_schema_from_args_schema(source_code, args_json_schema)
-    return derive_json_schema(source_code)
+    return derive_json_schema(source_code, evaluate=evaluate)
 
 
 def _derive(
-    source_code: str, json_schema: dict | None, args_json_schema: dict | None, description: str | None
+    source_code: str,
+    json_schema: dict | None,
+    args_json_schema: dict | None,
+    description: str | None,
+    *,
+    evaluate: bool,
 ) -> SchemaFields:
-    schema = _schema_for(source_code, json_schema, args_json_schema)
+    schema = _schema_for(source_code, json_schema, args_json_schema, evaluate)
     if description:
         schema = {**schema, "description": description}
     strict, health = strict_variant(schema)
@@ -70,22 +178,34 @@ def _derive(
 async def derive_schema_fields(
     source_code: str,
     *,
+    caller: str,
     source_type: str | None = "python",
     json_schema: dict | None = None,
     args_json_schema: dict | None = None,
     description: str | None = None,
 ) -> SchemaFields:
+    """The schema columns; `caller` (the acting user's id) is whose bound a confined derivation counts against.
+
+    Raises:
+        InvalidInputError: the source or schemas cannot become a function schema (ToolSchemaError included).
+        TooManyRequestsError: the source must be loaded and no slot came free in time.
+    """
     _check_source_type(source_type)
-    return await asyncio.to_thread(_derive, source_code, json_schema, args_json_schema, description)
+    inputs = (source_code, json_schema, args_json_schema, description)
+    try:
+        return await asyncio.to_thread(_derive, *inputs, evaluate=False)
+    except EvaluationRequired:
+        return await _PROBES.run(caller, functools.partial(_derive, *inputs, evaluate=True))
 
 
 def _requirements(reqs: list[PipRequirement] | None) -> list[dict[str, Any]] | None:
     return None if reqs is None else [r.model_dump() for r in reqs]
 
 
-async def columns_for_create(body: ToolCreate) -> dict[str, Any]:
+async def columns_for_create(body: ToolCreate, *, caller: str) -> dict[str, Any]:
     derived = await derive_schema_fields(
         body.source_code,
+        caller=caller,
         source_type=body.source_type,
         json_schema=body.json_schema,
         args_json_schema=body.args_json_schema,
@@ -103,7 +223,7 @@ async def columns_for_create(body: ToolCreate) -> dict[str, Any]:
     }
 
 
-async def columns_for_update(current: ToolRow, body: ToolUpdate) -> dict[str, Any]:
+async def columns_for_update(current: ToolRow, body: ToolUpdate, *, caller: str) -> dict[str, Any]:
     """Only the fields the client sent change; new source or schemas re-derive the schema (and may rename)."""
     sent = body.model_dump(exclude_none=True)
     columns: dict[str, Any] = {k: v for k, v in sent.items() if k in ("tags", "return_char_limit", "metadata_")}
@@ -119,6 +239,7 @@ async def columns_for_update(current: ToolRow, body: ToolUpdate) -> dict[str, An
     source_changed = "source_code" in sent
     derived = await derive_schema_fields(
         body.source_code if source_changed else current.source_code,
+        caller=caller,
         source_type=body.source_type if body.source_type is not None else current.source_type,
         json_schema=body.json_schema if "json_schema" in sent else (None if source_changed else current.json_schema),
         args_json_schema=body.args_json_schema if "args_json_schema" in sent else current.args_json_schema,

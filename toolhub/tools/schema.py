@@ -4,7 +4,8 @@ The source is never executed in this process. Annotations made only of builtins 
 are read from the AST (fast, no subprocess); anything else (Pydantic models, Enums, imported types)
 is evaluated by `schema_probe` in a confined child process. Both paths produce pydantic-style JSON
 schemas that `schema_normalize` turns into one canonical form. All functions are synchronous and
-thread-safe; the server calls them in a worker thread.
+thread-safe; the server calls them in a worker thread, first with `evaluate=False` (cheap, shared
+threads), then only when needed with evaluation on its own bounded threads (see `registry.py`).
 """
 
 from collections.abc import Iterator
@@ -19,17 +20,29 @@ from toolhub.tools.schema_probe import DEFAULT_LIMITS, ProbeLimits, probe_parame
 from toolhub.tools.schema_source import (
     HIDDEN_PARAMETERS,
     NO_DEFAULT,
+    PARSE_LOCK,
     UNKNOWN_DEFAULT,
     SchemaProblem,
     ToolSource,
     read_tool_source,
 )
 
-__all__ = ["ProbeLimits", "ToolSchemaError", "derive_json_schema", "function_name", "json_schema_from_args_schema"]
+__all__ = [
+    "EvaluationRequired",
+    "ProbeLimits",
+    "ToolSchemaError",
+    "derive_json_schema",
+    "function_name",
+    "json_schema_from_args_schema",
+]
 
 
 class ToolSchemaError(InvalidInputError):
     """The tool's source cannot be turned into a function schema; the message says where and why."""
+
+
+class EvaluationRequired(Exception):
+    """Raised instead of starting the confined child when the caller passed `evaluate=False`."""
 
 
 def function_name(source_code: str) -> str:
@@ -42,20 +55,22 @@ def function_name(source_code: str) -> str:
 
 
 def derive_json_schema(
-    source_code: str, *, name: str | None = None, limits: ProbeLimits = DEFAULT_LIMITS
+    source_code: str, *, name: str | None = None, limits: ProbeLimits = DEFAULT_LIMITS, evaluate: bool = True
 ) -> dict[str, Any]:
     """Schema of the last top-level function; `name` overrides the schema's name, as in Letta.
 
     Raises:
         ToolSchemaError: no function, a syntax error, a missing docstring, annotation or parameter
             description, `*args`/`**kwargs`, an unsupported annotation, or a source that fails to load
-            (raises, exits, times out or crashes) when its types had to be evaluated.
+            (raises, exits, times out or crashes) or cannot be confined (no bubblewrap) when its types
+            had to be evaluated.
+        EvaluationRequired: the types must be evaluated and `evaluate` is False.
     """
     tool = _read(source_code)
     with _reported(tool.name):
         docs = _required_docstring(tool)
         _check_signature(tool)
-        annotated = _annotated_schemas(source_code, tool, limits)
+        annotated = _annotated_schemas(source_code, tool, limits, evaluate)
         properties, required = {}, []
         for parameter in tool.parameters:
             with _reported(tool.name, parameter.name):
@@ -104,14 +119,18 @@ def _read(source_code: str) -> ToolSource:
 @contextmanager
 def _reported(function: str | None, parameter: str | None = None) -> Iterator[None]:
     """Turn an internal SchemaProblem into the client-facing error naming the function and parameter."""
+    where = "tool source" if function is None else f"tool {function!r}"
     try:
         yield
     except SchemaProblem as problem:
         parameter = problem.parameter or parameter
-        where = ("tool source" if function is None else f"tool {function!r}") + (
-            f", parameter {parameter!r}" if parameter else ""
-        )
-        raise ToolSchemaError(f"{where}: {problem.message}") from None
+        raise ToolSchemaError(f"{where}{_parameter(parameter)}: {problem.message}") from None
+    except RecursionError:  # a hostile source or schema nested deeper than the readers recurse
+        raise ToolSchemaError(f"{where}{_parameter(parameter)}: nested too deeply to be read") from None
+
+
+def _parameter(name: str | None) -> str:
+    return f", parameter {name!r}" if name else ""
 
 
 def _required_docstring(tool: ToolSource) -> DocstringInfo:
@@ -135,15 +154,20 @@ def _check_signature(tool: ToolSource) -> None:
             raise SchemaProblem("has no type annotation", parameter=parameter.name)
 
 
-def _annotated_schemas(source_code: str, tool: ToolSource, limits: ProbeLimits) -> dict[str, AnnotatedSchema]:
+def _annotated_schemas(
+    source_code: str, tool: ToolSource, limits: ProbeLimits, evaluate: bool
+) -> dict[str, AnnotatedSchema]:
     """Static schemas when every annotation allows it, else the confined child's answer for all of them."""
     annotated = {}
     try:
-        for parameter in tool.parameters:
-            assert parameter.annotation is not None  # checked by _check_signature
-            with _reported(tool.name, parameter.name):
-                annotated[parameter.name] = parameter_schema(parameter.annotation, tool.scope)
+        with PARSE_LOCK:  # string annotations are parsed too
+            for parameter in tool.parameters:
+                assert parameter.annotation is not None  # checked by _check_signature
+                with _reported(tool.name, parameter.name):
+                    annotated[parameter.name] = parameter_schema(parameter.annotation, tool.scope)
     except NeedsEvaluation:
+        if not evaluate:
+            raise EvaluationRequired(tool.name) from None
         found = probe_parameters(source_code, tool.name, [p.name for p in tool.parameters], limits)
         return {name: AnnotatedSchema(entry["schema"], entry["description"]) for name, entry in found.items()}
     return annotated

@@ -28,6 +28,7 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 def main() -> None:
     cpu_seconds, memory_bytes, file_bytes = (int(arg) for arg in sys.argv[1:4])
+    os.nice(10)  # a busy source yields the CPU to the server and tool calls; bwrap drops the capability to undo it
     _limit_resources(cpu_seconds, memory_bytes, file_bytes)
     request = load(sys.stdin)
     answer = os.fdopen(_private_stdout(), "w", encoding="utf-8")

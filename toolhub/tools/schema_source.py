@@ -6,6 +6,7 @@ Nothing here executes the source; everything comes from `ast`.
 import ast
 import builtins
 import math
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,11 @@ NO_DEFAULT: Any = object()
 
 UNKNOWN_DEFAULT: Any = object()
 """Marks a default that is not a JSON literal (an expression we refuse to evaluate)."""
+
+PARSE_LOCK = threading.RLock()
+"""Held around every `ast.parse` of tool code. CPython 3.11 keeps the AST constructor's recursion depth in
+state shared by all threads, so concurrent parses corrupt it ("SystemError: AST constructor recursion depth
+mismatch")."""
 
 
 class SchemaProblem(Exception):
@@ -149,12 +155,14 @@ def _module_level_nodes(module: ast.Module) -> Iterator[ast.AST]:
 def _parse_module(source_code: str) -> ast.Module:
     """Parse the source, turning every parser failure into a SchemaProblem with a position."""
     try:
-        return ast.parse(source_code)
+        with PARSE_LOCK:
+            return ast.parse(source_code)
     except SyntaxError as exc:
         position = f" at line {exc.lineno}, column {exc.offset}" if exc.lineno else ""
         raise SchemaProblem(f"syntax error{position}: {exc.msg}") from None
-    except (RecursionError, MemoryError) as exc:  # pathologically nested expressions
-        raise SchemaProblem(f"source cannot be parsed: {type(exc).__name__}: {exc}") from None
+    except (RecursionError, MemoryError, SystemError) as exc:  # pathologically nested expressions
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise SchemaProblem(f"source cannot be parsed: {reason} (is it nested too deeply?)") from None
 
 
 def _last_function(module: ast.Module) -> ast.FunctionDef | ast.AsyncFunctionDef:
