@@ -11,8 +11,8 @@ from typing import Any
 
 NOT_SHARED = {
     "test_network_when_allowed": (
-        "an allowed network is Docker's bridge: the host's loopback, where the test listens, stays out of reach "
-        "(test_docker_isolation checks what an allowed network gives instead)"
+        "an allowed network is toolhub's fenced bridge: the host's loopback, where the test listens, stays out of "
+        "reach (test_docker_isolation and tests/security/test_docker_network check what it gives instead)"
     ),
     "test_writes_outside_the_working_dir_fail": (
         "it expects PermissionError or OSError by name, where a container's read-only root answers "

@@ -1,6 +1,7 @@
 """What a tool in a Docker sandbox cannot do: reach the network or the server, write outside its working
 directory, keep privileges, or see the call's secrets from outside the container."""
 
+import errno
 import ipaddress
 import json
 import socket
@@ -16,6 +17,7 @@ from tests.sandbox_docker.conftest import containers_of, unique_owner
 from toolhub.sandbox.base import SandboxLimits
 from toolhub.sandbox.config_models import DockerSandboxConfig
 from toolhub.sandbox.docker import DockerSandbox
+from toolhub.sandbox.docker_network import NETWORK
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -62,7 +64,10 @@ async def test_no_network_reaches_neither_the_server_nor_anything(
     }
 
 
-async def test_an_allowed_network_is_a_bridge_not_the_hosts_loopback(sandbox: DockerSandbox, server_port: int) -> None:
+async def test_an_allowed_network_is_a_fenced_bridge_not_the_hosts_loopback(
+    sandbox: DockerSandbox, server_port: int
+) -> None:
+    """What the fence keeps out is tested in tests/security/test_docker_network.py."""
     result = await sandbox.run(tool(REACH, {"targets": [["127.0.0.1", server_port]]}, allow_network=True))
     assert result.func_return == {"interfaces": ["eth0", "lo"], f"127.0.0.1:{server_port}": "ConnectionRefusedError"}
 
@@ -111,7 +116,8 @@ async def test_the_tool_runs_as_an_unprivileged_uid_without_capabilities(sandbox
                 status = dict(line.split(":\\t", 1) for line in open("/proc/self/status").read().splitlines())
                 return {"uid": os.getuid(), "euid": os.geteuid(), "gid": os.getgid(), "groups": os.getgroups(),
                         "effective": status["CapEff"].strip(), "permitted": status["CapPrm"].strip(),
-                        "no_new_privs": status["NoNewPrivs"].strip(), "shm": os.path.exists("/dev/shm")}
+                        "no_new_privs": status["NoNewPrivs"].strip(), "shm": os.path.exists("/dev/shm"),
+                        "seccomp_filters": int(status["Seccomp_filters"])}
             """
         )
     )
@@ -120,6 +126,7 @@ async def test_the_tool_runs_as_an_unprivileged_uid_without_capabilities(sandbox
     assert who["groups"] == []
     assert (who["effective"], who["permitted"], who["no_new_privs"]) == ("0" * 16, "0" * 16, "1")
     assert who["shm"] is False
+    assert who["seccomp_filters"] >= 2  # the engine's default profile, and the runner's own filter on top
 
 
 async def test_env_vars_reach_the_tool_but_not_docker_inspect(make_docker, engine: "DockerClient") -> None:
@@ -162,3 +169,35 @@ async def test_containers_are_hardened(make_docker, engine: "DockerClient", tmp_
     assert host["NanoCpus"] == 500_000_000
     assert host["Memory"] > 200 * 1024 * 1024  # the call's 200 MB plus the runner's headroom
     assert host["PidsLimit"] > 32  # the call's 32 processes plus the runner's
+    assert host["Ulimits"] == [{"Name": "msgqueue", "Soft": 0, "Hard": 0}]
+
+
+async def test_no_posix_message_queue_outlives_a_call(sandbox: DockerSandbox) -> None:
+    """A queue would survive its call in the container's IPC namespace, for the next call of the slot to read."""
+    result = await sandbox.run(
+        tool(
+            """
+            def queue() -> int:
+                import ctypes, os
+                try:
+                    mq_open = ctypes.CDLL(None, use_errno=True).mq_open
+                except AttributeError:  # glibc before 2.34 keeps it in librt
+                    mq_open = ctypes.CDLL("librt.so.1", use_errno=True).mq_open
+                if mq_open(b"/toolhub-probe", os.O_CREAT | os.O_RDWR, 0o600, None) >= 0:
+                    return 0
+                return ctypes.get_errno()
+            """
+        )
+    )
+    assert result.func_return == errno.EMFILE  # RLIMIT_MSGQUEUE is 0: no queue can be made
+
+
+async def test_a_granted_network_is_the_fenced_one_without_ipv6(make_docker, engine: "DockerClient") -> None:
+    owner = unique_owner()
+    backend: DockerSandbox = make_docker(owner=owner)
+    name = tool("def name():\n    import socket\n    return socket.gethostname()")
+    hostname = (await backend.run(name, DockerSandboxConfig(network=True))).func_return
+    (ran_it,) = [c for c in containers_of(engine, owner) if c.startswith(hostname)]
+    host = engine.api.inspect_container(ran_it)["HostConfig"]
+    assert host["NetworkMode"] == NETWORK
+    assert host["Sysctls"] == {"net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1"}

@@ -1,5 +1,5 @@
 """A server that crashed leaves containers behind; the next start of a server with the same owner removes them,
-and leaves other owners' containers alone."""
+and leaves other owners' containers alone, and those of a live server with the same owner too."""
 
 import asyncio
 import os
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tests.sandbox_docker.conftest import containers_of, unique_owner
+from toolhub.sandbox.docker import DockerSandbox
 from toolhub.sandbox.docker_container import OWNER_LABEL
 
 if TYPE_CHECKING:
@@ -61,3 +62,34 @@ def _started(engine: "DockerClient", image: str, command: list[str], labels: dic
     container_id = engine.api.create_container(image, command, labels=labels)["Id"]
     engine.api.start(container_id)
     return container_id
+
+
+async def test_leftovers_are_removed_only_when_no_live_server_shares_the_owner(
+    make_docker, engine: "DockerClient"
+) -> None:
+    """Servers of one owner (one home) take turns: whoever starts while another lives leaves the containers be."""
+    owner = unique_owner()
+    first: DockerSandbox = make_docker(owner=owner)
+    await first.prewarm()
+    second: DockerSandbox = make_docker(owner=owner)
+    await second.prewarm()  # started while `first` lives: its start removed none of first's containers
+    assert set(containers_in(first)) <= set(containers_of(engine, owner))
+    await first.close()
+
+    restarted: DockerSandbox = make_docker(owner=owner)
+    await restarted.start()  # `second` still lives and its containers carry the same owner
+    assert containers_in(second) and set(containers_in(second)) <= set(containers_of(engine, owner))
+
+    image = await restarted.build_images()
+    stuck = engine.api.create_container(image, ["true"], labels={OWNER_LABEL: owner})["Id"]
+    await second.close()
+    await restarted.close()
+    await make_docker(owner=owner).start()  # alone at last: what is left goes
+    assert stuck not in containers_of(engine, owner)
+
+
+def containers_in(backend: DockerSandbox) -> list[str]:
+    """Ids of the containers `backend` has started and still holds (full ids begin with these)."""
+    held = [c for pool in backend.stats()["pools"] for state in ("idle", "busy") for c in pool[state]]
+    assert held, "the sandbox holds no container"
+    return held

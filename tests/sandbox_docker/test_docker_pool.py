@@ -4,6 +4,7 @@ A container's hostname is its short id, so a tool that returns its hostname says
 """
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -95,6 +96,14 @@ async def test_a_container_killed_during_a_call_fails_only_that_call(make_docker
     assert lost.error.startswith("Error executing function hang: WorkerError: the sandbox worker stopped unexpectedly")
     (after,) = await hosts(backend, 1)
     assert not victim.startswith(after)
+
+
+async def test_tenants_never_share_a_container(make_docker) -> None:
+    backend: DockerSandbox = make_docker(warm_containers=0)
+    first, second = (dataclasses.replace(HOST, tenant=tenant) for tenant in ("org-a", "org-b"))
+    names = [(await backend.run(call)).func_return for call in (first, second, first, second)]
+    assert names[0] == names[2] != names[1] == names[3]  # each tenant reuses its own container, never the other's
+    assert sorted(pool["tenant"] for pool in backend.stats()["pools"]) == ["org-a", "org-b"]
 
 
 async def test_a_full_pool_makes_calls_wait_then_gives_up(make_docker) -> None:

@@ -1,6 +1,8 @@
 """Server settings from `TOOLHUB_*` environment variables (and Letta's names, for drop-in use)."""
 
 import os
+import re
+import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -11,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from toolhub.errors import SettingsError
 
 ENV_PREFIX = "TOOLHUB_"
+INSTANCE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
 class Settings(BaseSettings):
@@ -32,6 +35,13 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     sandbox: Literal["local", "docker", "e2b"] = Field(
         default="local", description="Default sandbox for custom Python tools."
+    )
+    instance_id: str | None = Field(
+        default=None,
+        pattern=INSTANCE_ID_PATTERN,
+        description="Labels this server's Docker sandbox containers, so that servers sharing one engine never remove "
+        "each other's: give each its own (servers sharing one home may share one). Default a random id made once "
+        "and kept in TOOLHUB_HOME/instance-id.",
     )
 
     mcp_config: Path | None = Field(
@@ -70,9 +80,33 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
 
+    @cached_property
+    def effective_instance_id(self) -> str:
+        """`instance_id`, else the one kept in the home, made on first use: a restart keeps it, another home has
+        another."""
+        return self.instance_id or _stored_instance_id(self.home / "instance-id")
+
     @property
     def effective_mcp_config(self) -> Path:
         return (self.mcp_config or self.home / "mcp_config.json").expanduser()
+
+
+def _stored_instance_id(path: Path) -> str:
+    """Read the id in `path`, writing a random one first when there is none; two first starts agree on one id."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+        draft.write_text(f"toolhub-{secrets.token_hex(8)}\n")
+        try:
+            os.link(draft, path)  # atomic, and never replaces an id another start wrote meanwhile
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    stored = path.read_text().strip()
+    if not re.match(INSTANCE_ID_PATTERN, stored):
+        raise SettingsError(f"{path} holds {stored!r}, not an instance id: fix or delete it")
+    return stored
 
 
 def _unknown_env_names() -> list[str]:

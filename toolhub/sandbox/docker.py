@@ -1,16 +1,19 @@
 """The Docker sandbox: custom Python tools in hardened containers, kept warm in pools, one fresh fork per call.
 
-A call's requirements, its memory and the Docker sandbox config (image, cpus, pids_limit, network, sandbox_dir,
-tmp_mb, pool_size) pick a pool; a pool keeps warm containers of one image and one spec (see `docker_pool.py`).
+A call's tenant, its requirements, its memory and the Docker sandbox config (image, cpus, pids_limit, network,
+sandbox_dir, tmp_mb, pool_size) pick a pool, so no container ever serves two organizations; a pool keeps warm
+containers of one image and one spec (see `docker_pool.py`).
 Images are built on first use and cached by content hash (see `docker_image.py`); containers are hardened as
-described in `docker_container.py`. `start()` connects to the engine and removes containers that an earlier run of
-this server left behind; `close()` removes every container this sandbox started.
+described in `docker_container.py`, and those granted a network join the fenced network of `docker_network.py`.
+`start()` connects to the engine and removes the containers an earlier run of this server instance left behind,
+unless another live server shares the instance id; `close()` removes every container this sandbox started.
 """
 
 import asyncio
 import dataclasses
 import itertools
 import logging
+import re
 import secrets
 import time
 from collections import Counter, OrderedDict
@@ -21,10 +24,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from toolhub.sandbox import docker_container
+from toolhub.sandbox import docker_container, docker_network
 from toolhub.sandbox.base import ExecutionResult, SandboxError, ToolInvocation
 from toolhub.sandbox.config_models import DockerSandboxConfig
-from toolhub.sandbox.docker_container import CALL_SLOTS, OWNER_LABEL, PIDS_HEADROOM, ContainerSpec
+from toolhub.sandbox.docker_container import CALL_SLOTS, OWNER_LABEL, PIDS_HEADROOM, ContainerSpec, InstanceLock
 from toolhub.sandbox.docker_engine import call, connect
 from toolhub.sandbox.docker_image import VENV, env_image, sandbox_image
 from toolhub.sandbox.docker_pool import ContainerPool, PoolLimits
@@ -44,6 +47,7 @@ UID_RANGES = 1 << 16
 so every container gets a range of its own; a random first range keeps two servers on one engine apart."""
 _DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 _DEFAULT_CONFIG = DockerSandboxConfig()
+_OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,8 +55,9 @@ class DockerOptions:
     """How the server runs its Docker sandbox; what varies per sandbox config is in `DockerSandboxConfig`."""
 
     owner: str = "toolhub"
-    """Labels every container; at start-up, containers with this owner are removed as leftovers. Give replicas
-    that share one engine different owners."""
+    """The server's instance id: labels every container, and names its lock files in the work dir. At start-up,
+    containers with this owner are removed as leftovers unless another live server has the same owner; servers
+    that share one engine need different owners (the server's `instance_id` setting)."""
     base_url: str | None = None
     """The engine, e.g. unix:///var/run/docker.sock or tcp://host:2375; None lets the SDK decide (DOCKER_HOST)."""
     registry_image: str | None = REGISTRY_IMAGE
@@ -67,9 +72,14 @@ class DockerOptions:
     memory_headroom_mb: int = 128
     """Container memory beyond the call's own limit: the runner, its spare child and the /tmp tmpfs."""
 
+    def __post_init__(self) -> None:
+        if not _OWNER.fullmatch(self.owner):
+            raise ValueError(f"owner {self.owner!r} must be 1-64 letters, digits, '_', '.' or '-'")
+
 
 @dataclass(frozen=True)
 class PoolKey:
+    tenant: str
     image: str | None
     requirements: tuple[str, ...]
     memory_mb: int
@@ -97,6 +107,7 @@ class DockerSandbox:
         self._connect_lock = asyncio.Lock()
         self._start_lock = asyncio.Lock()
         self._started = False
+        self._instance: InstanceLock | None = None
         self._built: dict[tuple[Any, ...], str] = {}
         self._build_locks: dict[tuple[Any, ...], asyncio.Lock] = {}
         self._pools: OrderedDict[PoolKey, ContainerPool] = OrderedDict()
@@ -106,17 +117,26 @@ class DockerSandbox:
         self._closed = False
 
     async def start(self) -> None:
-        """Connect to the engine and remove what an earlier run left; `run` does this itself when needed.
+        """Connect to the engine and remove what an earlier run of this instance left; `run` does this itself
+        when needed. The instance lock taken here is held until `close()`.
 
         Raises:
             DockerSandboxError: the SDK is missing or the engine does not answer.
         """
         async with self._start_lock:
-            if not self._started:
-                removed = await docker_container.remove_owned(await self._connect(), self._options.owner)
-                if removed:
-                    logger.info("removed %d sandbox containers left behind by an earlier run", removed)
-                self._started = True
+            if self._started:
+                return
+            client, owner = await self._connect(), self._options.owner
+            if self._instance is None:
+                self._instance = await asyncio.to_thread(InstanceLock, self._work_dir, owner)
+            with self._instance.sole() as other_server:
+                if other_server:
+                    logger.warning("leaving containers of instance %r alone: %s", owner, other_server)
+                else:
+                    removed = await docker_container.remove_owned(client, owner)
+                    if removed:
+                        logger.info("removed %d sandbox containers left behind by an earlier run", removed)
+            self._started = True
 
     async def run(self, invocation: ToolInvocation, config: DockerSandboxConfig | None = None) -> ExecutionResult:
         """Run one call under a Docker sandbox config (the defaults when None).
@@ -147,13 +167,14 @@ class DockerSandbox:
         config = config or _DEFAULT_CONFIG
         return await self._image(config.image, normalize_all(str(r) for r in config.pip_requirements))
 
-    async def prewarm(self, config: DockerSandboxConfig | None = None) -> None:
-        """Build the images and start a container for plain tools under `config`, before the first call needs it.
+    async def prewarm(self, config: DockerSandboxConfig | None = None, *, tenant: str = "") -> None:
+        """Build the images and start a container for plain tools of `tenant` under `config`, before the first
+        call needs it.
 
         Raises:
             SandboxError: an image could not be built or a container not started.
         """
-        invocation = ToolInvocation(name="prewarm", source_code="", args={})
+        invocation = ToolInvocation(name="prewarm", source_code="", args={}, tenant=tenant)
         async with self._pool(invocation, config or _DEFAULT_CONFIG) as pool:
             await pool.prewarm()
 
@@ -161,7 +182,13 @@ class DockerSandbox:
         """What runs now, for health checks and for tests that look for leftovers."""
         return {
             "pools": [
-                {"requirements": list(key.requirements), "image": key.image, "network": key.network, **pool.stats()}
+                {
+                    "tenant": key.tenant,
+                    "requirements": list(key.requirements),
+                    "image": key.image,
+                    "network": key.network,
+                    **pool.stats(),
+                }
                 for key, pool in self._pools.items()
             ]
         }
@@ -174,6 +201,8 @@ class DockerSandbox:
         await asyncio.gather(*(pool.close() for pool in pools))
         if self._client is not None:
             self._client.close()
+        if self._instance is not None:
+            self._instance.release()
 
     # ---- pools -----------------------------------------------------------------------------------------------------
 
@@ -205,7 +234,7 @@ class DockerSandbox:
             memory_mb=key.memory_mb + self._options.memory_headroom_mb,
             cpus=key.cpus,
             pids_limit=key.pids_limit + PIDS_HEADROOM,
-            network=key.network,
+            network=docker_network.NETWORK if key.network else None,
             tmp_mb=key.tmp_mb,
             sandbox_dir=key.sandbox_dir,
             preload=key.preload,
@@ -223,6 +252,8 @@ class DockerSandbox:
         return ContainerPool(partial(self._start_container, spec), stop, limits)
 
     async def _start_container(self, spec: ContainerSpec) -> docker_container.SandboxContainer:
+        if spec.network:
+            await docker_network.prepare(self._engine())  # every time: the rules may have been flushed since
         uid_base = CALL_UID_BASE + (next(self._uid_ranges) % UID_RANGES) * CALL_SLOTS
         return await docker_container.start(self._engine(), spec, uid_base)
 
@@ -288,6 +319,7 @@ def _pool_key(invocation: ToolInvocation, config: DockerSandboxConfig) -> PoolKe
         [*invocation.pip_requirements, *(str(r) for r in config.pip_requirements)], invocation.sandbox_dir
     )
     return PoolKey(
+        tenant=invocation.tenant,
         image=config.image,
         requirements=requirements,
         memory_mb=invocation.limits.memory_mb,

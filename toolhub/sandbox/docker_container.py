@@ -1,27 +1,34 @@
 """One hardened sandbox container: how it is created, started with its runner attached, and removed.
 
-Hardening, all by default: no network (a sandbox config may attach the default bridge), a read-only root, a
-size-capped tmpfs on /tmp that is the only writable place (and no /dev/shm), every capability dropped but the few
-the runner needs to hand each call its own unprivileged uid, no-new-privileges, a pids limit, memory and CPU
-limits, no log driver (tool output never lands on the engine's disk), an init process that reaps what calls leave,
-and no host mount except an opt-in read-only sandbox_dir. The container's environment and command line hold no
-secret: a call's variables travel over the attach stream with the call (see `docker_worker.py`), so `docker inspect`
-never shows them.
+Hardening, all by default: no network (a sandbox config may grant toolhub's fenced network of `docker_network.py`,
+with IPv6 off), a read-only root, a size-capped tmpfs on /tmp that is the only writable place (and no /dev/shm),
+every capability dropped but the few the runner needs to hand each call its own unprivileged uid, no-new-privileges,
+no POSIX message queues, a pids limit, memory and CPU limits, no log driver (tool output never lands on the engine's
+disk), an init process that reaps what calls leave, and no host mount except an opt-in read-only sandbox_dir. The
+container's environment and command line hold no secret: a call's variables travel over the attach stream with the
+call (see `docker_worker.py`), so `docker inspect` never shows them.
 
 Tool code never runs as root here: the runner (root in the container, with only CHOWN, DAC_OVERRIDE, FOWNER, KILL,
 SETUID and SETGID) forks each call, which drops to a uid of its own and loses every capability before the tool's
 code is loaded, exactly as the local sandbox does under bubblewrap.
+
+Every container is labelled with the instance id of the server that made it. At start-up a server removes the
+containers of its own id that no live server uses (see `InstanceLock`), and never another server's.
 """
 
+import fcntl
 import json
+import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from toolhub.sandbox.docker_engine import DockerSandboxError, call, is_gone
 from toolhub.sandbox.docker_image import PYTHON, RUNNER, VENV
+from toolhub.sandbox.docker_network import CONTAINER_SYSCTLS
 from toolhub.sandbox.docker_worker import ContainerProcess, take_socket
 from toolhub.sandbox.worker import WorkerProcess
 
@@ -31,7 +38,7 @@ if TYPE_CHECKING:
     from docker import DockerClient
 
 OWNER_LABEL = "org.toolhub.owner"
-"""Which server made a container: the one that finds its own leftovers at start-up removes them."""
+"""The instance id of the server that made a container: only that server removes it as a leftover."""
 SCRATCH = "/tmp"
 CALL_SLOTS = 8
 """Calls a container's runner can hold. One runs at a time, but a call's slot (and uid) is freed only once its
@@ -55,7 +62,8 @@ class ContainerSpec:
     cpus: float
     pids_limit: int
     """For the whole container: see PIDS_HEADROOM."""
-    network: bool
+    network: str | None
+    """The Docker network to join (toolhub's fenced one, ready before the container starts), or None for none."""
     tmp_mb: int
     sandbox_dir: Path | None
     """Mounted read-only at the same path, so that tools see the paths they were written for."""
@@ -107,12 +115,66 @@ async def remove(client: "DockerClient", container_id: str) -> None:
 
 
 async def remove_owned(client: "DockerClient", owner: str) -> int:
-    """Remove every container `owner` left behind (a crashed server's); how many there were."""
+    """Remove every container labelled with `owner`; how many there were. Only for a server that holds
+    `InstanceLock.sole()`: any of them might be a busy container of another live server otherwise."""
     mine = {"label": f"{OWNER_LABEL}={owner}"}
     found = await call("list sandbox containers", client.api.containers, all=True, quiet=True, filters=mine)
     for entry in found:
         await remove(client, entry["Id"])
     return len(found)
+
+
+class InstanceLock:
+    """Tells whether any other live server shares this server's instance id, and so its containers' label.
+
+    The locks are files in the server's work dir (TOOLHUB_HOME/docker), so they see the servers of one home. The
+    first live server of an id holds `instance-<id>.lock` exclusively for its lifetime; every other live server of
+    the same id (a second server in the same home) holds `instance-<id>.users.lock` shared instead. Only the holder
+    removes leftovers, and only while it can take the users lock exclusively: then no other server of the id is
+    alive, and every container with the id's label is an orphan. Locks of dead processes vanish with them, so a
+    restarted server finds the way clear.
+    """
+
+    def __init__(self, directory: Path, owner: str) -> None:
+        """Blocks while the holder removes leftovers, when this server is not the holder: call it in a thread."""
+        directory.mkdir(parents=True, exist_ok=True)
+        self._instance = _lock_file(directory / f"instance-{owner}.lock")
+        self._users = _lock_file(directory / f"instance-{owner}.users.lock")
+        self._fds = (self._instance, self._users)
+        self.holder = _try_lock(self._instance, fcntl.LOCK_EX)
+        if not self.holder:
+            fcntl.flock(self._users, fcntl.LOCK_SH)
+
+    @contextmanager
+    def sole(self) -> Iterator[str | None]:
+        """For the block: None when this is the only live server of its id, else why another one may be."""
+        if not self.holder:
+            yield "another live server with this instance id started first and holds its lock"
+        elif not _try_lock(self._users, fcntl.LOCK_EX):
+            yield "another live server with this instance id started while this one's predecessor was running"
+        else:
+            try:
+                yield None
+            finally:
+                fcntl.flock(self._users, fcntl.LOCK_UN)
+
+    def release(self) -> None:
+        """Give up both locks (closing a file releases its lock); a second call does nothing."""
+        fds, self._fds = self._fds, ()
+        for fd in fds:
+            os.close(fd)
+
+
+def _lock_file(path: Path) -> int:
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+
+def _try_lock(fd: int, operation: int) -> bool:
+    try:
+        fcntl.flock(fd, operation | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _create_attached(client: "DockerClient", spec: ContainerSpec, uid_base: int) -> tuple[str, "socket.socket"]:
@@ -143,10 +205,14 @@ def _create_args(client: "DockerClient", spec: ContainerSpec, uid_base: int) -> 
     }
     mounts = {str(spec.sandbox_dir): {"bind": str(spec.sandbox_dir), "mode": "ro"}} if spec.sandbox_dir else None
     host_config = client.api.create_host_config(
-        network_mode="bridge" if spec.network else "none",
+        network_mode=spec.network or "none",
+        sysctls=CONTAINER_SYSCTLS if spec.network else None,
         read_only=True,
         tmpfs={SCRATCH: f"rw,nosuid,nodev,noexec,size={spec.tmp_mb}m,mode=0711"},
         ipc_mode="none",  # no /dev/shm: the tmpfs is the only writable place
+        # No POSIX message queues: they outlive the call that made them (the runner removes only System V objects),
+        # and the runner cannot raise a hard limit without CAP_SYS_RESOURCE.
+        ulimits=[{"Name": "msgqueue", "Soft": 0, "Hard": 0}],
         cap_drop=["ALL"],
         cap_add=list(WORKER_CAPABILITIES),
         security_opt=["no-new-privileges"],

@@ -25,11 +25,11 @@ logger = logging.getLogger("toolhub.server")
 
 def _build_executor(settings: Settings) -> ToolExecutor:
     """Sandbox backends start nothing until their first call, so building them costs no start-up time."""
-    from toolhub.sandbox.docker import DockerSandbox
+    from toolhub.sandbox.docker import DockerOptions, DockerSandbox
     from toolhub.sandbox.local import LocalSandbox
 
     local = LocalSandbox(settings.home / "venvs", private_dirs=[settings.home])
-    docker = DockerSandbox(settings.home / "docker")
+    docker = DockerSandbox(settings.home / "docker", DockerOptions(owner=settings.effective_instance_id))
     timeouts = MCPTimeouts(
         connect=settings.mcp_connect_timeout, list_tools=settings.mcp_list_timeout, call=settings.mcp_call_timeout
     )
@@ -38,7 +38,8 @@ def _build_executor(settings: Settings) -> ToolExecutor:
 
 
 async def _remove_docker_orphans(executor: ToolExecutor) -> None:
-    """Containers a crashed server left behind go at start-up, in the background (no engine is no error)."""
+    """Containers an earlier run of this instance left behind go at start-up, in the background (no engine is no
+    error); those of other servers, and of a live server sharing this instance id, stay."""
     from toolhub.sandbox.base import SandboxError
 
     try:
