@@ -197,6 +197,8 @@ def attack() -> dict:
                 pass
         if libc.ptrace(16, pid, 0, 0) == 0:  # PTRACE_ATTACH
             outcome["ptrace"].append(pid)
+    outcome["new_user_namespace"] = libc.unshare(0x10000000) == 0  # CLONE_NEWUSER
+    outcome["mount_namespace"] = libc.unshare(0x00020000) == 0  # CLONE_NEWNS
     try:
         os.kill(-1, 9)
     except OSError:
@@ -228,7 +230,9 @@ def test_a_tool_cannot_reach_other_processes_or_kill_the_worker(make_server) -> 
         after = [_run(eve, SQUARE, {"n": n}) for n in range(4)]
     assert before["tool_return"] == "9"
     assert attack["status"] == "success", attack
-    assert json.loads(attack["tool_return"]) == {"mem": [], "ptrace": [], "environ": []}
+    assert json.loads(attack["tool_return"]) == {
+        "mem": [], "ptrace": [], "environ": [], "new_user_namespace": False, "mount_namespace": False
+    }
     assert [result["tool_return"] for result in after] == ["0", "1", "4", "9"], "the worker survived kill(-1)"
 
 

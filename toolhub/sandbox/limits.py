@@ -86,20 +86,24 @@ def deny_dangerous_syscalls() -> None:
     """Install a seccomp filter (after no_new_privs, so it needs no privilege) that answers EPERM to `_DENIED`
     and to clone() asking for new namespaces, ENOSYS to clone3() (whose flags it cannot inspect; libc then falls
     back to clone()), and kills a process that uses another architecture's system calls to get around it."""
-    machine = platform.machine()
-    if machine not in _ARCHES:
-        raise OSError(f"no system-call filter for {machine}: refusing to run the tool unfiltered")
-    arch, numbers = _ARCHES[machine]
-    numbers = {**_NEW_MOUNT_API, **numbers}
-    program = _filter_program(arch, [numbers[name] for name in _DENIED], numbers["clone"], numbers["clone3"])
+    if _FILTER is None:
+        raise OSError(f"no system-call filter for {platform.machine()}: refusing to run the tool unfiltered")
     libc = ctypes.CDLL(None, use_errno=True)
-    buffer = ctypes.create_string_buffer(program)
-    fprog = struct.pack("HxxxxxxQ" if struct.calcsize("P") == 8 else "HxxI", len(program) // 8,
-                        ctypes.addressof(buffer))  # fmt: skip
+    buffer = ctypes.create_string_buffer(_FILTER)
+    fprog = struct.pack("HxxxxxxQ", len(_FILTER) // 8, ctypes.addressof(buffer))  # struct sock_fprog
     if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
     if libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.c_char_p(fprog), 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP) failed")
+
+
+def _build_filter() -> bytes | None:
+    """The filter for this machine, built once when the runner loads this module (before it forks)."""
+    if platform.machine() not in _ARCHES:
+        return None
+    arch, numbers = _ARCHES[platform.machine()]
+    numbers = {**_NEW_MOUNT_API, **numbers}
+    return _filter_program(arch, [numbers[name] for name in _DENIED], numbers["clone"], numbers["clone3"])
 
 
 def _filter_program(arch: int, denied: list[int], clone: int, clone3: int) -> bytes:
@@ -206,3 +210,6 @@ def _set(which: int, soft: int, hard: int | None = None) -> None:
 def _address_space_in_use() -> int:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+_FILTER = _build_filter()
