@@ -29,6 +29,19 @@ def main() -> None:
     """
 
 
+KEEP_ALIVE_TIMEOUT_S = 75
+"""Longer than the idle timeout of clients' connection pools (httpx and so letta-client 5 s, aiohttp 15 s, Node's
+undici 4 s) and of common proxies (nginx upstream and AWS ALB 60 s): a server that closes an idle connection
+first races a client sending its next request on it, and that request is lost (a reset or a broken pipe).
+uvicorn's default, 5 s, equals httpx's. 75 s is nginx's own default towards its clients (Go's net/http reuses
+connections idle up to 90 s: those can still race, between 75 and 90 s of idleness)."""
+BACKLOG = 2048
+"""Connections the kernel queues for accept(); it caps this at net.core.somaxconn."""
+OPEN_FILES_WANTED = 65536
+"""Soft RLIMIT_NOFILE asked for at start, when the hard limit allows: every connection and every sandbox
+worker's pipes take descriptors, and at 1024 (a common default) accept() and pipe() start failing under load."""
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8283, show_default=True, type=int, help="Port (8283 is Letta's default).")
@@ -38,7 +51,23 @@ def main() -> None:
     default=None,
     help="mcp_config.json (Claude Desktop format) to load and watch; default TOOLHUB_HOME/mcp_config.json.",
 )
-def server(host: str, port: int, mcp_config: Path | None) -> None:
+@click.option(
+    "--keep-alive-timeout",
+    default=KEEP_ALIVE_TIMEOUT_S,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Seconds an idle keep-alive connection stays open. Keep it longer than your clients' idle-connection "
+    "timeout (httpx/letta-client: 5 s) and any proxy's in front (often 60 s): when the server closes first, a "
+    "request sent at that instant is lost with a connection reset.",
+)
+@click.option(
+    "--backlog",
+    default=BACKLOG,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Connections waiting to be accepted that the kernel queues (capped by net.core.somaxconn).",
+)
+def server(host: str, port: int, mcp_config: Path | None, keep_alive_timeout: int, backlog: int) -> None:
     """Start the HTTP server (migrates the database first)."""
     import uvicorn
 
@@ -49,8 +78,56 @@ def server(host: str, port: int, mcp_config: Path | None) -> None:
     if mcp_config is not None:
         settings = settings.model_copy(update={"mcp_config": mcp_config.expanduser().resolve()})
     configure_logging(settings.log_level)
+    _raise_open_file_limit()
+    _check_backlog(backlog)
     app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=10)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        # The protocol stack the server is tested with, whatever extras are installed: h11 on the asyncio loop
+        # (uvloop or httptools would change it silently), and no WebSocket (no route uses one).
+        loop="asyncio",
+        http="h11",
+        ws="none",
+        backlog=backlog,
+        timeout_keep_alive=keep_alive_timeout,
+        # No limit: a 503 would be a lost call; calls queue for a sandbox worker instead.
+        limit_concurrency=None,
+        limit_max_requests=None,
+        timeout_graceful_shutdown=10,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+def _raise_open_file_limit() -> None:
+    """Raise the soft limit on open files towards OPEN_FILES_WANTED, within the hard limit."""
+    import logging
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = OPEN_FILES_WANTED if hard == resource.RLIM_INFINITY else min(OPEN_FILES_WANTED, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        soft = wanted
+    if soft < 4096:
+        logging.getLogger("toolhub.server").warning(
+            "open files are limited to %d (hard limit %d): under load, connections and tool calls may fail", soft, hard
+        )
+
+
+def _check_backlog(backlog: int) -> None:
+    import logging
+
+    try:
+        somaxconn = int(Path("/proc/sys/net/core/somaxconn").read_text())
+    except (OSError, ValueError):
+        return
+    if somaxconn < backlog:
+        logging.getLogger("toolhub.server").warning(
+            "the kernel caps the listen backlog at %d (net.core.somaxconn), below the %d asked for", somaxconn, backlog
+        )
 
 
 @main.group()
