@@ -47,6 +47,12 @@ class SettingsError(Exception):
     """A setting is unknown or malformed; start-up stops and names it."""
 
 
+class PayloadTooLargeError(ToolhubError):
+    """A request body over the server's size limit (413)."""
+
+    status_code = 413
+
+
 class TooManyRequestsError(ToolhubError):
     """The server is busy with this caller's (or everyone's) work of this kind; retry later (429).
 

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
         description="When set, every route but health needs this password or a user API key.",
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    max_request_mb: int = Field(
+        default=16, ge=1, description="Largest request body accepted, in MiB; bigger ones get 413 before any parsing."
+    )
     sandbox: Literal["local", "docker", "e2b"] = Field(
         default="local", description="Default sandbox for custom Python tools."
     )

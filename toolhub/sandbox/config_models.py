@@ -5,6 +5,7 @@ A config body is an untagged object in Letta's API; `parse_sandbox_config` decid
 bodies, which we keep).
 """
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -13,6 +14,16 @@ from toolhub.errors import InvalidInputError
 
 SandboxType = Literal["local", "docker", "e2b"]
 DEFAULT_TIMEOUT_S = 60
+MAX_TIMEOUT_S = 86_400
+"""A day: any longer is a mistake, and an unbounded number overflows the event loop's timer (a 500)."""
+MAX_MEMORY_MB = 1_048_576
+NO_NUL_PATTERN = r"^[^\x00]*$"
+ENV_NAME_PATTERN = r"^[^=\x00]+$"
+ENV_VALUE_PATTERN = NO_NUL_PATTERN
+"""What a process environment can hold: a name without `=` or NUL, a value without NUL (paths neither)."""
+ADMIN_ONLY = {"admin_only": True}
+"""Marks a field that reaches outside the sandbox (a host directory, the network, any image): with it a user
+could read the server's files or reach its database and cloud metadata, so only the server admin may set it."""
 
 
 class PipRequirement(BaseModel):
@@ -31,34 +42,53 @@ def requirement_strings(stored: Any) -> tuple[str, ...]:
 class LocalSandboxConfig(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    sandbox_dir: str | None = Field(default=None, description="Letta's TOOL_EXEC_DIR: importable, read-only.")
+    sandbox_dir: str | None = Field(
+        default=None,
+        pattern=NO_NUL_PATTERN,
+        description="Letta's TOOL_EXEC_DIR: importable, read-only (admin only).",
+        json_schema_extra=ADMIN_ONLY,
+    )
     use_venv: bool = False
     venv_name: str = "venv"
     pip_requirements: list[PipRequirement] = Field(default_factory=list)
-    timeout: int = Field(default=DEFAULT_TIMEOUT_S, ge=1, description="Seconds per call.")
-    allow_network: bool = Field(default=False, description="Let tools open network connections.")
-    memory_mb: int = Field(default=512, ge=32)
+    timeout: int = Field(default=DEFAULT_TIMEOUT_S, ge=1, le=MAX_TIMEOUT_S, description="Seconds per call.")
+    allow_network: bool = Field(
+        default=False, description="Let tools open network connections (admin only).", json_schema_extra=ADMIN_ONLY
+    )
+    memory_mb: int = Field(default=512, ge=32, le=MAX_MEMORY_MB)
 
 
 class DockerSandboxConfig(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    image: str | None = Field(default=None, description="Base image; the built-in sandbox image when omitted.")
-    memory_mb: int = Field(default=256, ge=32)
-    cpus: float = Field(default=1.0, gt=0)
-    pids_limit: int = Field(default=64, ge=8)
-    network: bool = Field(default=False, description="Attach a network (none by default).")
-    timeout: int = Field(default=DEFAULT_TIMEOUT_S, ge=1)
+    image: str | None = Field(
+        default=None,
+        pattern=NO_NUL_PATTERN,
+        description="Base image; the built-in sandbox image when omitted (admin only).",
+        json_schema_extra=ADMIN_ONLY,
+    )
+    memory_mb: int = Field(default=256, ge=32, le=MAX_MEMORY_MB)
+    cpus: float = Field(default=1.0, gt=0, le=1024)
+    pids_limit: int = Field(default=64, ge=8, le=4_194_304)
+    network: bool = Field(
+        default=False, description="Attach a network (none by default; admin only).", json_schema_extra=ADMIN_ONLY
+    )
+    timeout: int = Field(default=DEFAULT_TIMEOUT_S, ge=1, le=MAX_TIMEOUT_S)
     pool_size: int = Field(default=2, ge=1, le=32)
     pip_requirements: list[PipRequirement] = Field(default_factory=list)
-    sandbox_dir: str | None = Field(default=None, description="Mounted read-only at the same path when set.")
+    sandbox_dir: str | None = Field(
+        default=None,
+        pattern=NO_NUL_PATTERN,
+        description="Mounted read-only at the same path when set (admin only).",
+        json_schema_extra=ADMIN_ONLY,
+    )
     tmp_mb: int = Field(default=64, ge=8, le=4096, description="Size of the tmpfs at /tmp, the only writable place.")
 
 
 class E2BSandboxConfig(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    timeout: int = Field(default=300, ge=1, description="Sandbox lifetime in seconds.")
+    timeout: int = Field(default=300, ge=1, le=MAX_TIMEOUT_S, description="Sandbox lifetime in seconds.")
     template: str | None = None
     pip_requirements: list[str] | None = None
 
@@ -74,10 +104,25 @@ _ONLY_IN = {
 }
 
 
+def admin_only_changes(sandbox_type: str, config: Mapping[str, Any], stored: Mapping[str, Any]) -> list[str]:
+    """The admin-only fields a normalized `config` sets to a value that is neither the default nor what `stored`
+    (the config it replaces) already has: going back to the default, or keeping the admin's value, is no change."""
+    model = CONFIG_MODELS[sandbox_type]
+    default = model().model_dump()
+    return [
+        name
+        for name, field in model.model_fields.items()
+        if field.json_schema_extra == ADMIN_ONLY
+        and name in config
+        and config[name] != default[name]
+        and config[name] != stored.get(name, default[name])
+    ]
+
+
 def infer_sandbox_type(body: dict[str, Any]) -> str:
     declared = body.get("type")
     if declared is not None:
-        if declared not in CONFIG_MODELS:
+        if not isinstance(declared, str) or declared not in CONFIG_MODELS:
             raise InvalidInputError(f"Unknown sandbox type {declared!r}; use one of {sorted(CONFIG_MODELS)}")
         return declared
     for sandbox_type, keys in _ONLY_IN.items():

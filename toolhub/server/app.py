@@ -12,7 +12,12 @@ from toolhub.config.settings import Settings, load_settings
 from toolhub.cache import TTLCache
 from toolhub.server.auth import authenticate
 from toolhub.server.errors import install_error_handlers
-from toolhub.server.middleware import CanonicalPathMiddleware, RequestLogMiddleware
+from toolhub.server.middleware import (
+    BodyLimitMiddleware,
+    CanonicalPathMiddleware,
+    RequestLogMiddleware,
+    StrictInputMiddleware,
+)
 from toolhub.server.routers import admin, health, mcp, sandbox_config, tools
 from toolhub.store.db import Database
 from toolhub.store.migrate import upgrade_to_head
@@ -80,6 +85,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (admin, mcp, tools, sandbox_config):
         app.include_router(module.router, dependencies=protected)
 
+    # Last added runs first: paths are canonical, then every request is logged (refusals included), then bodies
+    # are size-checked and held to strict input (no NUL, strict JSON) before any endpoint reads them.
+    app.add_middleware(StrictInputMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_mb * 1024 * 1024)
     app.add_middleware(RequestLogMiddleware)
     app.add_middleware(CanonicalPathMiddleware)
     return app

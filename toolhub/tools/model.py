@@ -1,13 +1,46 @@
 """Wire models for tools, with Letta's exact field names (`metadata_` included)."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolhub.sandbox.config_models import PipRequirement
+from toolhub.sandbox.config_models import (
+    ENV_NAME_PATTERN,
+    ENV_VALUE_PATTERN,
+    MAX_TIMEOUT_S,
+    PipRequirement,
+    SandboxType,
+)
 
 DEFAULT_RETURN_CHAR_LIMIT = 6000
+MAX_RETURN_CHAR_LIMIT = 2**31 - 1
+"""The `return_char_limit` column is a 32-bit INTEGER; a larger value would fail in the database (a 500)."""
+
+ReturnCharLimit = Annotated[int, Field(ge=1, le=MAX_RETURN_CHAR_LIMIT)]
+EnvVars = dict[
+    Annotated[str, Field(min_length=1, pattern=ENV_NAME_PATTERN)], Annotated[str, Field(pattern=ENV_VALUE_PATTERN)]
+]
+
+
+class MCPPin(BaseModel):
+    """`metadata_.mcp` of an MCP tool: which server's tool it calls, pinned to the definition it was added with."""
+
+    model_config = ConfigDict(extra="allow")
+
+    server_name: str
+    tool_name: str
+    fingerprint: str | None = None
+
+
+class ToolMetadata(BaseModel):
+    """The keys of a tool's `metadata_` that toolhub reads; other keys are the client's and kept as sent."""
+
+    model_config = ConfigDict(extra="allow")
+
+    timeout: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT_S, strict=True, description="Seconds per call.")
+    sandbox: SandboxType | None = Field(default=None, description="The sandbox that runs this tool.")
+    mcp: MCPPin | None = None
 
 
 class Tool(BaseModel):
@@ -48,7 +81,7 @@ class ToolCreate(BaseModel):
     source_type: str = "python"
     json_schema: dict[str, Any] | None = None
     args_json_schema: dict[str, Any] | None = None
-    return_char_limit: int = Field(default=DEFAULT_RETURN_CHAR_LIMIT, ge=1)
+    return_char_limit: ReturnCharLimit = DEFAULT_RETURN_CHAR_LIMIT
     pip_requirements: list[PipRequirement] | None = None
 
 
@@ -63,9 +96,11 @@ class ToolUpdate(BaseModel):
     source_type: str | None = None
     json_schema: dict[str, Any] | None = None
     args_json_schema: dict[str, Any] | None = None
-    return_char_limit: int | None = Field(default=None, ge=1)
+    return_char_limit: ReturnCharLimit | None = None
     pip_requirements: list[PipRequirement] | None = None
-    metadata_: dict[str, Any] | None = None
+    metadata_: ToolMetadata | None = Field(
+        default=None, description="Checked here: a bad `timeout` or `sandbox` would otherwise fail every later run."
+    )
 
 
 class GenerateSchemaRequest(BaseModel):
@@ -80,7 +115,7 @@ class ToolRunFromSource(BaseModel):
 
     source_code: str
     args: dict[str, Any]
-    env_vars: dict[str, str] | None = None
+    env_vars: EnvVars | None = None
     name: str | None = None
     source_type: str | None = None
     args_json_schema: dict[str, Any] | None = None
@@ -94,7 +129,7 @@ class ToolRunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     args: dict[str, Any] = Field(default_factory=dict)
-    env_vars: dict[str, str] | None = None
+    env_vars: EnvVars | None = None
 
 
 class ToolReturnMessage(BaseModel):

@@ -23,7 +23,7 @@ def sandbox_type_for(
     for metadata, key in ((agent_metadata, "tool_sandbox"), (tool_metadata, "sandbox")):
         if metadata and metadata.get(key):
             chosen = metadata[key]
-    if chosen not in CONFIG_MODELS:
+    if not isinstance(chosen, str) or chosen not in CONFIG_MODELS:  # stored metadata may predate validation
         raise InvalidInputError(f"Unknown sandbox {chosen!r}; use one of {sorted(CONFIG_MODELS)}")
     return chosen
 

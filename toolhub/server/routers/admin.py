@@ -10,6 +10,7 @@ from toolhub.server.routers import API_PREFIX
 from toolhub.store.repositories import IdentityRepository
 
 router = APIRouter(prefix=f"{API_PREFIX}/admin", tags=["admin"])
+MAX_PAGE = 10_000
 
 
 class OrmModel(BaseModel):
@@ -61,7 +62,9 @@ class ApiKeyCreated(ApiKeyOut):
 
 
 @router.get("/users", response_model=list[UserOut], operation_id="list_users")
-async def list_users(_: AdminPrincipal, db: Db, after: str | None = None, limit: int | None = Query(50, ge=1)):
+async def list_users(
+    _: AdminPrincipal, db: Db, after: str | None = None, limit: int | None = Query(50, ge=1, le=MAX_PAGE)
+):
     async with db.session() as session:
         return await IdentityRepository(session).list_users(after, limit)
 
@@ -91,7 +94,9 @@ async def _delete_user(request: Request, db: Db, user_id: str):
 
 
 @router.get("/orgs", response_model=list[OrganizationOut], operation_id="list_orgs")
-async def list_orgs(_: AdminPrincipal, db: Db, after: str | None = None, limit: int | None = Query(50, ge=1)):
+async def list_orgs(
+    _: AdminPrincipal, db: Db, after: str | None = None, limit: int | None = Query(50, ge=1, le=MAX_PAGE)
+):
     async with db.session() as session:
         return await IdentityRepository(session).list_organizations(after, limit)
 

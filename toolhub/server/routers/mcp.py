@@ -8,7 +8,8 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Request
 
-from toolhub.errors import ForbiddenError, InvalidInputError, NotFoundError
+from toolhub.builtin_tools.base import base_tool_names
+from toolhub.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from toolhub.mcp_bridge.config import StdioServerConfig, masked_config, parse_server_config
 from toolhub.mcp_bridge.convert import qualified_name, tool_fields
 from toolhub.server.auth import Principal
@@ -151,8 +152,9 @@ async def resync_mcp_server(mcp_server_name: str, request: Request, actor: Curre
 async def add_mcp_tool(mcp_server_name: str, mcp_tool_name: str, request: Request, actor: CurrentActor, db: Db) -> Any:
     """Register (or re-register, which re-pins its definition) one of the server's tools as an agent tool.
 
-    When another server's tool, or a non-MCP tool, already has the name, the tool is registered under
-    `<server>__<tool>` instead, and still calls the right tool."""
+    When another server's tool, or a non-MCP tool, already has the name, or the name is a base tool's (even one
+    not seeded yet: seeding would overwrite the MCP tool, or the MCP tool would stand in for `send_message`), the
+    tool is registered under `<server>__<tool>` instead, and still calls the right tool."""
     manager, _ = _hub(request).locate(actor.organization_id, mcp_server_name)
     available = await manager.list_tools(mcp_server_name)
     tool = next((t for t in available if t.name == mcp_tool_name), None)
@@ -163,9 +165,13 @@ async def add_mcp_tool(mcp_server_name: str, mcp_tool_name: str, request: Reques
     async with db.session() as session:
         tools = ToolRepository(session, actor)
         fields = dict(tool_fields(mcp_server_name, tool))
-        existing = await tools.get_by_name(fields["name"])
-        if existing is not None and existing.metadata_.get("mcp", {}).get("server_name") != mcp_server_name:
+        if _name_taken(fields["name"], await tools.get_by_name(fields["name"]), mcp_server_name):
             fields = dict(tool_fields(mcp_server_name, tool, name=qualified_name(mcp_server_name, tool.name)))
+            if _name_taken(fields["name"], await tools.get_by_name(fields["name"]), mcp_server_name):
+                raise ConflictError(
+                    f"MCP tool {mcp_tool_name!r} of {mcp_server_name!r} cannot be registered: both its name and "
+                    f"{fields['name']!r} belong to other tools; rename or delete one of those first"
+                )
         schema = {**fields["json_schema"], "name": fields["name"]}
         strict, health = strict_variant(schema)
         return await tools.upsert(
@@ -175,3 +181,13 @@ async def add_mcp_tool(mcp_server_name: str, mcp_tool_name: str, request: Reques
             source_type="python",
             return_char_limit=DEFAULT_RETURN_CHAR_LIMIT,
         )
+
+
+def _name_taken(name: str, existing: Any, server_name: str) -> bool:
+    """Whether `name` belongs to something other than this server's tool: a base tool or another tool."""
+    if name in base_tool_names():
+        return True
+    if existing is None:
+        return False
+    pin = (existing.metadata_ or {}).get("mcp")
+    return not isinstance(pin, dict) or pin.get("server_name") != server_name

@@ -1,15 +1,27 @@
 """`/v1/sandbox-config`: Letta's sandbox configuration and environment-variable routes (plus `docker`)."""
 
+from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.engine import make_url
 
-from toolhub.errors import InvalidInputError
+from toolhub.config.settings import Settings
+from toolhub.errors import ForbiddenError, InvalidInputError
 from toolhub.sandbox.base import SandboxError
-from toolhub.sandbox.config_models import CONFIG_MODELS, parse_sandbox_config, requirement_strings
-from toolhub.server.deps import CurrentActor, Db
+from toolhub.sandbox.config_models import (
+    CONFIG_MODELS,
+    ENV_NAME_PATTERN,
+    ENV_VALUE_PATTERN,
+    admin_only_changes,
+    parse_sandbox_config,
+    requirement_strings,
+)
+from toolhub.server.auth import Principal
+from toolhub.server.deps import CurrentActor, CurrentPrincipal, Db
 from toolhub.server.routers import API_PREFIX
 from toolhub.store.models import SandboxConfig
 from toolhub.store.repositories import Actor
@@ -18,6 +30,7 @@ from toolhub.store.repositories.sandbox_configs import SandboxConfigRepository, 
 router = APIRouter(prefix=f"{API_PREFIX}/sandbox-config", tags=["sandbox-config"])
 
 MASK = "********"
+MAX_PAGE = 10_000
 
 
 class SandboxConfigOut(BaseModel):
@@ -55,15 +68,15 @@ class SandboxEnvVarOut(BaseModel):
 
 class SandboxEnvVarCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    key: str = Field(min_length=1, max_length=255)
-    value: str
+    key: str = Field(min_length=1, max_length=255, pattern=ENV_NAME_PATTERN)
+    value: str = Field(pattern=ENV_VALUE_PATTERN)
     description: str | None = None
 
 
 class SandboxEnvVarUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    key: str | None = Field(default=None, min_length=1, max_length=255)
-    value: str | None = None
+    key: str | None = Field(default=None, min_length=1, max_length=255, pattern=ENV_NAME_PATTERN)
+    value: str | None = Field(default=None, pattern=ENV_VALUE_PATTERN)
     description: str | None = None
 
 
@@ -76,10 +89,62 @@ def _masked(row: Any) -> SandboxEnvVarOut:
     return SandboxEnvVarOut.model_validate(row).model_copy(update={"value": MASK})
 
 
-async def _put(request: Request, db: Db, actor: Actor, body: dict[str, Any], sandbox_type: str | None = None) -> Any:
+def _check_admin_only(principal: Principal, kind: str, config: Mapping[str, Any], stored: Mapping[str, Any]) -> None:
+    """403 naming each admin-only setting (see `config_models.ADMIN_ONLY`) a user API key would change."""
+    changed = [] if principal.is_admin else admin_only_changes(kind, config, stored)
+    if changed:
+        raise ForbiddenError(
+            f"Only the server admin (password) may set {', '.join(changed)} of a {kind} sandbox config; "
+            "a user API key may not"
+        )
+
+
+def _check_sandbox_dir(settings: Settings, config: Mapping[str, Any]) -> None:
+    """400 for a sandbox_dir that would expose the server's own files (its home holds the database and venvs),
+    even when the admin asks: tools see that directory."""
+    if not config.get("sandbox_dir"):
+        return
+    chosen = Path(config["sandbox_dir"]).expanduser().resolve()
+    home = settings.home.resolve()
+    if chosen == home or chosen in home.parents or home in chosen.parents:
+        raise InvalidInputError(
+            f"sandbox_dir {str(chosen)!r} is, contains or lies inside the server's home {str(home)!r} "
+            "(TOOLHUB_HOME, which holds its database); pick a directory outside it"
+        )
+    for name, path in _server_files(settings):
+        if chosen in path.parents:
+            raise InvalidInputError(f"sandbox_dir {str(chosen)!r} contains the server's {name} {str(path)!r}")
+
+
+def _server_files(settings: Settings) -> list[tuple[str, Path]]:
+    files = [("MCP config (it holds secrets)", settings.effective_mcp_config.resolve())]
+    if settings.is_sqlite:
+        database = make_url(settings.effective_database_url).database or ""
+        files.append(("SQLite database", Path(database).expanduser().resolve()))
+    return files
+
+
+def _checked(
+    request: Request, principal: Principal, kind: str, config: Mapping[str, Any], stored: Mapping[str, Any]
+) -> None:
+    _check_admin_only(principal, kind, config, stored)
+    _check_sandbox_dir(request.app.state.settings, config)
+
+
+async def _put(
+    request: Request,
+    db: Db,
+    actor: Actor,
+    principal: Principal,
+    body: dict[str, Any],
+    sandbox_type: str | None = None,
+) -> Any:
     kind, config = parse_sandbox_config(body, sandbox_type)
     async with db.session() as session:
-        row = await SandboxConfigRepository(session, actor).put(kind, config)
+        configs = SandboxConfigRepository(session, actor)
+        stored = await configs.for_type(kind)
+        _checked(request, principal, kind, config, stored.config if stored is not None else {})
+        row = await configs.put(kind, config)
     _changed(request, actor)
     return row
 
@@ -91,9 +156,11 @@ async def _default(db: Db, actor: Actor, sandbox_type: str) -> Any:
 
 
 @router.post("", response_model=SandboxConfigOut)
-async def create_sandbox_config(body: SandboxConfigCreate, request: Request, actor: CurrentActor, db: Db) -> Any:
+async def create_sandbox_config(
+    body: SandboxConfigCreate, request: Request, principal: CurrentPrincipal, actor: CurrentActor, db: Db
+) -> Any:
     """Create or replace the organization's config of the body's type (one config per type)."""
-    return await _put(request, db, actor, body.config)
+    return await _put(request, db, actor, principal, body.config)
 
 
 @router.post("/local/default", response_model=SandboxConfigOut)
@@ -112,13 +179,17 @@ async def docker_default(actor: CurrentActor, db: Db) -> Any:
 
 
 @router.post("/local", response_model=SandboxConfigOut)
-async def put_local(body: dict[str, Any], request: Request, actor: CurrentActor, db: Db) -> Any:
-    return await _put(request, db, actor, body, "local")
+async def put_local(
+    body: dict[str, Any], request: Request, principal: CurrentPrincipal, actor: CurrentActor, db: Db
+) -> Any:
+    return await _put(request, db, actor, principal, body, "local")
 
 
 @router.post("/docker", response_model=SandboxConfigOut)
-async def put_docker(body: dict[str, Any], request: Request, actor: CurrentActor, db: Db) -> Any:
-    return await _put(request, db, actor, body, "docker")
+async def put_docker(
+    body: dict[str, Any], request: Request, principal: CurrentPrincipal, actor: CurrentActor, db: Db
+) -> Any:
+    return await _put(request, db, actor, principal, body, "docker")
 
 
 @router.post("/local/recreate-venv", response_model=SandboxConfigOut)
@@ -137,7 +208,7 @@ async def recreate_local_venv(request: Request, actor: CurrentActor, db: Db) -> 
 async def list_sandbox_configs(
     actor: CurrentActor,
     db: Db,
-    limit: int = Query(1000, ge=1),
+    limit: int = Query(1000, ge=1, le=MAX_PAGE),
     after: str | None = None,
     sandbox_type: str | None = Query(None, pattern="^(local|docker|e2b)$"),
 ) -> Any:
@@ -166,12 +237,19 @@ async def delete_env_var(env_var_id: str, request: Request, actor: CurrentActor,
 
 @router.patch("/{sandbox_config_id}", response_model=SandboxConfigOut)
 async def update_sandbox_config(
-    sandbox_config_id: str, body: SandboxConfigCreate, request: Request, actor: CurrentActor, db: Db
+    sandbox_config_id: str,
+    body: SandboxConfigCreate,
+    request: Request,
+    principal: CurrentPrincipal,
+    actor: CurrentActor,
+    db: Db,
 ) -> Any:
     async with db.session() as session:
         configs = SandboxConfigRepository(session, actor)
         row = await configs.get(sandbox_config_id)
-        _, row.config = parse_sandbox_config({**row.config, **body.config}, row.type)
+        _, merged = parse_sandbox_config({**row.config, **body.config}, row.type)
+        _checked(request, principal, row.type, merged, row.config)
+        row.config = merged
         row = await configs.touch(row)
     _changed(request, actor)
     return row
@@ -203,7 +281,7 @@ async def list_env_vars(
     sandbox_config_id: str,
     actor: CurrentActor,
     db: Db,
-    limit: int = Query(1000, ge=1),
+    limit: int = Query(1000, ge=1, le=MAX_PAGE),
     after: str | None = None,
     reveal: bool = Query(False, description="Return values in clear (masked otherwise)."),
 ) -> Any:
