@@ -53,6 +53,15 @@ async def _remove_docker_orphans(executor: ToolExecutor) -> None:
         logger.info("docker sandbox not available: %s", exc)
 
 
+async def _report_local_sandbox(executor: ToolExecutor) -> None:
+    """Say at start-up, not at the first call, when the local sandbox cannot isolate tools here, and why."""
+    problem = await executor.sandbox("local").check()
+    if problem:
+        logger.warning("local sandbox unavailable, its tool calls will fail: %s", problem)
+    else:
+        logger.info("local sandbox ready: tools run confined, each call as a uid of its own")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; the database is opened and migrated in the lifespan, not at import."""
     settings = settings or load_settings()
@@ -66,11 +75,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.executor = _build_executor(settings)
         await app.state.executor.mcp.start(db)
         cleanup = asyncio.create_task(_remove_docker_orphans(app.state.executor))
+        local_check = asyncio.create_task(_report_local_sandbox(app.state.executor))
         logger.info("ready", extra={"fields": {"database": db.engine.url.render_as_string(hide_password=True)}})
         try:
             yield
         finally:
             cleanup.cancel()
+            local_check.cancel()
             await app.state.executor.close()
             await db.dispose()
 

@@ -8,8 +8,10 @@ from toolhub.errors import ToolhubError
 
 
 async def _toolhub_error(_request: Request, exc: ToolhubError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+    headers = dict(getattr(exc, "headers", None) or {})  # e.g. Retry-After on a 429
+    if exc.status_code == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers or None)
 
 
 async def _integrity_error(_request: Request, _exc: IntegrityError) -> JSONResponse:

@@ -82,9 +82,10 @@ class ToolExecutor:
                 env=env,
                 agent_state=agent_state,
             )
-            return await self.run_python(sandbox, invocation, timeout_s=(tool.metadata_ or {}).get("timeout"))
+            return await self.run_python(sandbox, invocation, timeout_s=_stored_timeout(tool.metadata_))
         if tool.tool_type == "external_mcp":
-            pin = (tool.metadata_ or {}).get("mcp", {})
+            pin = (tool.metadata_ or {}).get("mcp")
+            pin = pin if isinstance(pin, dict) else {}
             call = MCPCall(
                 organization_id=organization_id,
                 server_name=pin.get("server_name", ""),
@@ -138,6 +139,15 @@ class ToolExecutor:
         for backend in self._sandboxes.values():
             await backend.close()
         await self.mcp.close()
+
+
+def _stored_timeout(metadata: Mapping[str, Any] | None) -> float | None:
+    """A tool's `metadata_.timeout` if it is a usable number (rows written before it was validated may hold
+    anything; such a value is ignored, never a 500)."""
+    value = (metadata or {}).get("timeout")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 86_400:
+        return None
+    return float(value)
 
 
 def _configured(invocation: ToolInvocation, config: Mapping[str, Any], timeout_s: float | None) -> ToolInvocation:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from toolhub.builtin_tools.base import base_tool_fields, base_tool_names, base_tool_specs
-from toolhub.errors import InvalidInputError, TooManyRequestsError
+from toolhub.errors import ConflictError, InvalidInputError, TooManyRequestsError
 from toolhub.store.models import Tool as ToolRow
 from toolhub.store.repositories.tools import ToolRepository
 from toolhub.tools.model import PipRequirement, ToolCreate, ToolUpdate
@@ -211,6 +211,7 @@ async def columns_for_create(body: ToolCreate, *, caller: str) -> dict[str, Any]
         args_json_schema=body.args_json_schema,
         description=body.description,
     )
+    _refuse_base_name(derived.name)
     return {
         **derived.columns(),
         "tool_type": "custom",
@@ -245,11 +246,19 @@ async def columns_for_update(current: ToolRow, body: ToolUpdate, *, caller: str)
         args_json_schema=body.args_json_schema if "args_json_schema" in sent else current.args_json_schema,
         description=body.description,
     )
+    _refuse_base_name(derived.name)
     return {
         **columns,
         **derived.columns(),
         **{k: sent[k] for k in ("source_code", "source_type", "args_json_schema") if k in sent},
     }
+
+
+def _refuse_base_name(name: str) -> None:
+    """A custom tool may not take a base tool's name: an upsert would turn the agent's send_message or memory tool
+    into arbitrary code."""
+    if name in base_tool_names():
+        raise ConflictError(f"{name!r} is the name of a base tool; give the custom tool another name")
 
 
 async def ensure_base_tools(tools: ToolRepository) -> None:

@@ -35,7 +35,7 @@ async def list_tools(
     actor: CurrentActor,
     db: Db,
     after: str | None = None,
-    limit: int | None = Query(50, ge=1),
+    limit: int | None = Query(50, ge=1, le=10_000),
     name: str | None = None,
 ) -> list[Any]:
     async with db.session() as session:
@@ -62,8 +62,8 @@ async def add_base_tools(actor: CurrentActor, db: Db) -> list[Any]:
 
 
 @router.post("/generate-schema", operation_id="generate_json_schema")
-async def generate_json_schema(body: GenerateSchemaRequest, _: CurrentActor) -> dict[str, Any]:
-    return (await registry.derive_schema_fields(body.code, caller=_.user_id)).json_schema
+async def generate_json_schema(body: GenerateSchemaRequest, actor: CurrentActor) -> dict[str, Any]:
+    return (await registry.derive_schema_fields(body.code, caller=actor.user_id)).json_schema
 
 
 @router.post("/run", response_model=ToolReturnMessage, operation_id="run_tool_from_source")
