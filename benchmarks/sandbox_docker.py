@@ -18,9 +18,9 @@ from pathlib import Path
 
 from toolhub.sandbox.base import ToolInvocation
 from toolhub.sandbox.config_models import DockerSandboxConfig, PipPackage
-from toolhub.sandbox.docker import DockerOptions, DockerSandbox
-from toolhub.sandbox.docker_engine import connect
-from toolhub.sandbox.docker_image import PYTHON
+from toolhub.sandbox.docker.sandbox import DockerOptions, DockerSandbox
+from toolhub.sandbox.docker.engine import connect
+from toolhub.sandbox.docker.image import PYTHON
 
 TRIVIAL = ToolInvocation(
     name="add", source_code="def add(x: int, y: int) -> int:\n    return x + y\n", args={"x": 1, "y": 2}

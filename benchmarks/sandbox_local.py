@@ -15,10 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 
 from toolhub.sandbox.base import ToolInvocation
-from toolhub.sandbox.local import LocalSandbox
+from toolhub.sandbox.local.sandbox import LocalSandbox
 
 TRIVIAL = ToolInvocation(
     name="add", source_code="def add(x: int, y: int) -> int:\n    return x + y\n", args={"x": 1, "y": 2}

@@ -8,8 +8,8 @@ import statistics
 import time
 from collections.abc import Callable
 
-from toolhub.tools.schema import derive_json_schema
-from toolhub.tools.schema_probe import bwrap_works
+from toolhub.tools.schema.derive import derive_json_schema
+from toolhub.tools.schema.probe import bwrap_works
 
 STATIC_TOOL = '''
 from typing import List, Optional

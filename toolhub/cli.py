@@ -169,7 +169,7 @@ def sandbox_build_image() -> None:
     import logging
 
     from toolhub.sandbox.base import SandboxError
-    from toolhub.sandbox.docker import build_image
+    from toolhub.sandbox.docker.sandbox import build_image
     from toolhub.server.logs import configure_logging
 
     settings = _settings_or_exit()

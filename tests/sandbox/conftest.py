@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from toolhub.sandbox.base import Sandbox
-from toolhub.sandbox.local import LocalSandbox
+from toolhub.sandbox.local.sandbox import LocalSandbox
 
 SANDBOX_BACKENDS = ("local",)
 

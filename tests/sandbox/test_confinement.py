@@ -54,7 +54,7 @@ def reach(targets: list) -> dict:
 
 def _host_addresses() -> list[str]:
     """This machine's own non-loopback IPv4 addresses (a tool must not reach the host through them either)."""
-    found = set()
+    found, previous = set(), ""
     for line in Path("/proc/net/fib_trie").read_text().splitlines():
         if "/32 host LOCAL" in line:
             found.add(previous)
@@ -77,7 +77,8 @@ async def test_network_when_allowed_never_reaches_this_machine(sandbox: Sandbox)
 
 
 async def test_writes_outside_the_working_dir_fail(sandbox: Sandbox) -> None:
-    targets = ["/work/toolhub-sandbox-probe", "/etc/toolhub-probe", "/tmp/toolhub-probe", "{venv}/probe", __file__]
+    beside_repo = str(Path(__file__).resolve().parents[3] / "toolhub-sandbox-probe")
+    targets = [beside_repo, "/etc/toolhub-probe", "/tmp/toolhub-probe", "{venv}/probe", __file__]
     result = await sandbox.run(
         tool(
             f"""
@@ -101,7 +102,7 @@ async def test_writes_outside_the_working_dir_fail(sandbox: Sandbox) -> None:
     outcomes = result.func_return
     assert outcomes.pop("cwd") == "fine"
     assert set(outcomes.values()) <= {"PermissionError", "OSError", "FileNotFoundError"}, outcomes
-    assert not Path("/work/toolhub-sandbox-probe").exists()
+    assert not Path(beside_repo).exists()
 
 
 async def test_working_dir_is_home_and_tmp(sandbox: Sandbox) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.sandbox.helpers import tool
 from toolhub.sandbox.base import Sandbox, SandboxLimits
-from toolhub.sandbox.local import RUNNER, LocalSandbox
+from toolhub.sandbox.local.sandbox import RUNNER, LocalSandbox
 
 SQUARE = """
 def square(n: int) -> int:

@@ -5,12 +5,12 @@ import os
 import sys
 from pathlib import Path
 
-from toolhub.sandbox.venvs import VenvCache
+from toolhub.sandbox.local.venvs import VenvCache
 
 LEASE_IN_ANOTHER_PROCESS = """
 import asyncio, logging, sys
 from pathlib import Path
-from toolhub.sandbox.venvs import VenvCache
+from toolhub.sandbox.local.venvs import VenvCache
 logging.basicConfig(level=logging.INFO, format="%(message)s")
 lease = asyncio.run(VenvCache(Path(sys.argv[1])).lease(("cowsay",)))
 print(lease.venv.path)

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from toolhub.sandbox.docker import DockerOptions, DockerSandbox
-from toolhub.sandbox.docker_container import OWNER_LABEL
-from toolhub.sandbox.docker_engine import connect
+from toolhub.sandbox.docker.sandbox import DockerOptions, DockerSandbox
+from toolhub.sandbox.docker.container import OWNER_LABEL
+from toolhub.sandbox.docker.engine import connect
 
 if TYPE_CHECKING:
     from docker import DockerClient

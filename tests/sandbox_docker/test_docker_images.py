@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.sandbox.helpers import tool
-from toolhub.sandbox import docker_image
+from toolhub.sandbox.docker import image as docker_image
 from toolhub.sandbox.config_models import DockerSandboxConfig, PipRequirement
-from toolhub.sandbox.docker import DockerSandbox
-from toolhub.sandbox.docker_engine import DockerSandboxError
-from toolhub.sandbox.docker_image import HASH_LABEL, RUNNER_FILES, sandbox_image, wheel_platform
-from toolhub.sandbox.docker_rootfs import debian_mirror, root_image
+from toolhub.sandbox.docker.sandbox import DockerSandbox
+from toolhub.sandbox.docker.engine import DockerSandboxError
+from toolhub.sandbox.docker.image import HASH_LABEL, RUNNER_FILES, sandbox_image, wheel_platform
+from toolhub.sandbox.docker.rootfs import debian_mirror, root_image
 
 if TYPE_CHECKING:
     from docker import DockerClient

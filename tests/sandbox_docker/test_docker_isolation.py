@@ -16,8 +16,8 @@ from tests.sandbox.helpers import tool
 from tests.sandbox_docker.conftest import containers_of, unique_owner
 from toolhub.sandbox.base import SandboxLimits
 from toolhub.sandbox.config_models import DockerSandboxConfig
-from toolhub.sandbox.docker import DockerSandbox
-from toolhub.sandbox.docker_network import NETWORK
+from toolhub.sandbox.docker.sandbox import DockerSandbox
+from toolhub.sandbox.docker.network import NETWORK
 
 if TYPE_CHECKING:
     from docker import DockerClient

@@ -5,7 +5,7 @@ import asyncio
 from tests.sandbox.helpers import tool
 from toolhub.sandbox.base import SandboxLimits
 from toolhub.sandbox.config_models import DockerSandboxConfig
-from toolhub.sandbox.docker import DockerSandbox
+from toolhub.sandbox.docker.sandbox import DockerSandbox
 
 STEADY = tool("def steady():\n    import time\n    time.sleep(1)\n    return 'steady'")
 

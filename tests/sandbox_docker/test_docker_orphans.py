@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tests.sandbox_docker.conftest import containers_of, unique_owner
-from toolhub.sandbox.docker import DockerSandbox
-from toolhub.sandbox.docker_container import OWNER_LABEL
+from toolhub.sandbox.docker.sandbox import DockerSandbox
+from toolhub.sandbox.docker.container import OWNER_LABEL
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 CRASHING_SERVER = """
 import asyncio, sys
 from pathlib import Path
-from toolhub.sandbox.docker import DockerOptions, DockerSandbox
+from toolhub.sandbox.docker.sandbox import DockerOptions, DockerSandbox
 
 async def main() -> None:
     backend = DockerSandbox(Path(sys.argv[1]), DockerOptions(owner=sys.argv[2]))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from tests.sandbox.helpers import tool
 from tests.sandbox_docker.conftest import containers_of, unique_owner
 from toolhub.sandbox.config_models import DockerSandboxConfig
-from toolhub.sandbox.docker import DockerSandbox
+from toolhub.sandbox.docker.sandbox import DockerSandbox
 
 if TYPE_CHECKING:
     from docker import DockerClient

@@ -18,7 +18,7 @@ import pytest
 
 from tests.sandbox_docker.conftest import containers_of, engine  # noqa: F401  (a fixture)
 from tests.support.server import ServerProcess
-from toolhub.sandbox.docker_container import OWNER_LABEL
+from toolhub.sandbox.docker.container import OWNER_LABEL
 
 if TYPE_CHECKING:
     from docker import DockerClient

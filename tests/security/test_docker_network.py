@@ -20,9 +20,9 @@ import pytest
 from tests.sandbox.helpers import tool
 from tests.sandbox_docker.conftest import docker_work_dir, engine, make_docker  # noqa: F401  (fixtures)
 from toolhub.sandbox.config_models import DockerSandboxConfig
-from toolhub.sandbox.docker import DockerSandbox
-from toolhub.sandbox.docker_image import PYTHON
-from toolhub.sandbox.docker_network import BRIDGE, FORWARD_CHAIN, INPUT_CHAIN, NETWORK, NETWORK_LABEL
+from toolhub.sandbox.docker.sandbox import DockerSandbox
+from toolhub.sandbox.docker.image import PYTHON
+from toolhub.sandbox.docker.network import BRIDGE, FORWARD_CHAIN, INPUT_CHAIN, NETWORK, NETWORK_LABEL
 
 if TYPE_CHECKING:
     from docker import DockerClient

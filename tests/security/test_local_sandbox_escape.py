@@ -242,7 +242,7 @@ def test_a_non_root_server_refuses_local_tools_and_says_why(tmp_path: Path) -> N
     import asyncio
 
     from toolhub.sandbox.base import ToolInvocation
-    from toolhub.sandbox.local import LocalSandbox
+    from toolhub.sandbox.local.sandbox import LocalSandbox
 
     reader, writer = os.pipe()
     child = os.fork()

@@ -16,7 +16,7 @@ import pytest
 
 from tests.support.server import ServerProcess, fresh_database_url
 from toolhub.tools.registry import DerivationBounds
-from toolhub.tools.schema_probe import DESCRIPTION_CHARS
+from toolhub.tools.schema.probe import DESCRIPTION_CHARS
 
 PASSWORD = "schema-admin-password"
 

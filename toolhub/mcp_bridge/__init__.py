@@ -12,7 +12,7 @@ from toolhub.mcp_bridge.config import (
     parse_server_config,
 )
 from toolhub.mcp_bridge.config_file import ParsedConfigFile, load_mcp_config, parse_mcp_config
-from toolhub.mcp_bridge.connection import ServerState, ServerStatus
+from toolhub.mcp_bridge.live_session import ServerState, ServerStatus
 from toolhub.mcp_bridge.convert import MCPToolFields, fingerprint, provider_parameters, qualified_name, tool_fields
 from toolhub.mcp_bridge.errors import (
     MCPBridgeError,

@@ -14,8 +14,8 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from toolhub.mcp_bridge.config import MCPServerConfig, StdioServerConfig, redact
-from toolhub.mcp_bridge.connect import TransportStatus, describe_failure, first_leaf, list_all_tools, open_session
-from toolhub.mcp_bridge.connection import ServerConnection, ServerStatus
+from toolhub.mcp_bridge.transport import TransportStatus, describe_failure, first_leaf, list_all_tools, open_session
+from toolhub.mcp_bridge.live_session import ServerConnection, ServerStatus
 from toolhub.mcp_bridge.errors import (
     MCPBridgeError,
     MCPPolicyError,

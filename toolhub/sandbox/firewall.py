@@ -1,6 +1,6 @@
 """iptables rules that keep tools granted a network off this machine and off every network that is not the internet.
 
-Shared by the local sandbox (`egress.py`, rules on the calls' uids) and the Docker sandbox (`docker_network.py`,
+Shared by the local sandbox (`egress.py`, rules on the calls' uids) and the Docker sandbox (`docker/network.py`,
 rules on toolhub's bridge). Chains are written with `iptables-restore --noflush`, where declaring a chain empties it
 in the same atomic commit that refills it, so no packet ever meets a half-written chain; hooks into the built-in
 chains are checked and inserted under a host-wide lock, so a restart or a second server leaves exactly one copy.

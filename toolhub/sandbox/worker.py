@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from toolhub.sandbox.base import SandboxError, ToolInvocation
-from toolhub.sandbox.protocol import Outcome, cancel_frame, run_frames
-from toolhub.sandbox.runner import FRAME, MAX_FRAME_BYTES
+from toolhub.sandbox.wire import Outcome, cancel_frame, run_frames
+from toolhub.sandbox.inside.runner import FRAME, MAX_FRAME_BYTES
 
 logger = logging.getLogger(__name__)
 

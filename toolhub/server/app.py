@@ -30,8 +30,8 @@ logger = logging.getLogger("toolhub.server")
 
 def _build_executor(settings: Settings) -> ToolExecutor:
     """Sandbox backends start nothing until their first call, so building them costs no start-up time."""
-    from toolhub.sandbox.docker import DockerOptions, DockerSandbox
-    from toolhub.sandbox.local import LocalSandbox
+    from toolhub.sandbox.docker.sandbox import DockerOptions, DockerSandbox
+    from toolhub.sandbox.local.sandbox import LocalSandbox
 
     local = LocalSandbox(settings.home / "venvs", private_dirs=[settings.home])
     docker = DockerSandbox(settings.home / "docker", DockerOptions(owner=settings.effective_instance_id))

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from toolhub.mcp_bridge.config import MCPServerConfig, parse_server_config
-from toolhub.mcp_bridge.connection import ServerStatus
+from toolhub.mcp_bridge.live_session import ServerStatus
 from toolhub.mcp_bridge.errors import MCPBridgeError, MCPServerNameAlreadyExistsError, MCPServerNotFoundError
 from toolhub.mcp_bridge.manager import MCPManager
 from toolhub.mcp_bridge.options import BridgeOptions

@@ -25,9 +25,9 @@ from toolhub.errors import ConflictError, InvalidInputError, TooManyRequestsErro
 from toolhub.store.models import Tool as ToolRow
 from toolhub.store.repositories.tools import ToolRepository
 from toolhub.tools.model import PipRequirement, ToolCreate, ToolUpdate
-from toolhub.tools.schema import EvaluationRequired, derive_json_schema, function_name, json_schema_from_args_schema
-from toolhub.tools.schema_probe import DEFAULT_LIMITS
-from toolhub.tools.strict import strict_variant
+from toolhub.tools.schema.derive import EvaluationRequired, derive_json_schema, function_name, json_schema_from_args_schema
+from toolhub.tools.schema.probe import DEFAULT_LIMITS
+from toolhub.tools.schema.strict import strict_variant
 
 T = TypeVar("T")
 _POLL_SECONDS = 0.05

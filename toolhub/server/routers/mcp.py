@@ -19,7 +19,7 @@ from toolhub.store.repositories.mcp_servers import MCPServerRepository
 from toolhub.store.repositories.tools import ToolRepository
 from toolhub.tools.mcp_hub import MCPHub, ServerView
 from toolhub.tools.model import DEFAULT_RETURN_CHAR_LIMIT, Tool
-from toolhub.tools.strict import strict_variant
+from toolhub.tools.schema.strict import strict_variant
 
 router = APIRouter(prefix=f"{API_PREFIX}/tools/mcp/servers", tags=["mcp"])
 

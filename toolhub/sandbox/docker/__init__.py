@@ -1,0 +1,1 @@
+"""The Docker sandbox: warm, hardened containers running the same runner."""

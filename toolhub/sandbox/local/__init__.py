@@ -1,0 +1,1 @@
+"""The local sandbox: warm workers under bubblewrap, in user namespaces, on this machine."""

@@ -1,0 +1,1 @@
+"""Python tool source → the JSON schema the model sees: static AST path, confined child, strict variant."""
