@@ -41,22 +41,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.support.load import ADD_BODY, ADD_RETURN
 from tests.support.server import ServerProcess, fresh_database_url  # noqa: E402
 
-SOURCE = '''def add(a: int, b: int) -> int:
-    """Add two integers.
-
-    Args:
-        a (int): The first number.
-        b (int): The second number.
-
-    Returns:
-        int: The sum.
-    """
-    return a + b
-'''
-BODY = {"source_code": SOURCE, "args": {"a": 1, "b": 2}}
-EXPECTED_RETURN = "3"
 OWNER_LABEL = "org.toolhub.owner"
 
 
@@ -107,7 +94,7 @@ def classify(exc: httpx.HTTPError) -> str:
 async def one_call(http: httpx.AsyncClient, tally: Tally) -> None:
     started = time.perf_counter()
     try:
-        response = await http.post("/v1/tools/run", json=BODY)
+        response = await http.post("/v1/tools/run", json=ADD_BODY)
     except httpx.HTTPError as exc:
         tally.error(classify(exc), " <- ".join(f"{type(e).__module__}.{type(e).__name__}({e})" for e in chain(exc)))
         return
@@ -118,7 +105,7 @@ async def one_call(http: httpx.AsyncClient, tally: Tally) -> None:
     result = response.json()
     if result.get("status") != "success":
         tally.error("tool status error", json.dumps(result)[:300])
-    elif result.get("tool_return") != EXPECTED_RETURN:
+    elif result.get("tool_return") != ADD_RETURN:
         tally.error("wrong answer", json.dumps(result)[:300])
     else:
         tally.latencies_ms.append(elapsed)
@@ -198,34 +185,6 @@ def report(mode: str, tally: Tally, elapsed: float) -> None:
 
 
 # ---- the server process --------------------------------------------------------------------------------------------
-
-
-class BenchServer(ServerProcess):
-    """A test server started with extra `toolhub server` options (for A/B runs of its settings)."""
-
-    def __init__(self, home: Path, extra_args: list[str]) -> None:
-        super().__init__(home, fresh_database_url("sqlite", home))
-        self.extra_args = extra_args
-
-    def start(self, timeout: float = 30.0) -> "BenchServer":
-        """As ServerProcess.start, with the extra options on the command line."""
-        command = [sys.executable, "-m", "toolhub.cli", "server", "--port", str(self.port), *self.extra_args]
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.base_url}/v1/health/", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"server did not become ready in {timeout}s:\n{self.log()}")
 
 
 def rss_mib(pid: int) -> float:
@@ -372,7 +331,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="toolhub-bench-load-") as tmp:
         home = Path(tmp)
-        server = BenchServer(home, shlex.split(options.server_args)).start()
+        server = ServerProcess(home, fresh_database_url("sqlite", home), server_args=shlex.split(options.server_args)).start()
         assert server.process is not None
         pid = server.process.pid
         watch = Watch()

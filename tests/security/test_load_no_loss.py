@@ -15,25 +15,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.support.load import ADD_BODY, ADD_RETURN
 from tests.support.server import ServerProcess, fresh_database_url
 
 CALLERS = 30
 BURST_S = 10.0
 CLIENT_POOL_IDLE_S = 5.0
 """How long httpx (and so letta-client) keeps an idle connection for reuse."""
-SOURCE = '''def add(a: int, b: int) -> int:
-    """Add two integers.
-
-    Args:
-        a (int): The first number.
-        b (int): The second number.
-
-    Returns:
-        int: The sum.
-    """
-    return a + b
-'''
-BODY = {"source_code": SOURCE, "args": {"a": 1, "b": 2}}
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +37,7 @@ def _outcome(response: httpx.Response) -> str:
     if response.status_code != 200:
         return f"HTTP {response.status_code}: {response.text[:200]}"
     result = response.json()
-    if result.get("status") != "success" or result.get("tool_return") != "3":
+    if result.get("status") != "success" or result.get("tool_return") != ADD_RETURN:
         return f"tool result: {json.dumps(result)[:200]}"
     return "success"
 
@@ -67,7 +55,7 @@ async def _caller(base_url: str, fresh: bool, deadline: float, outcomes: list[st
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120) as http:
         while time.monotonic() < deadline:
             try:
-                outcomes.append(_outcome(await http.post("/v1/tools/run", json=BODY)))
+                outcomes.append(_outcome(await http.post("/v1/tools/run", json=ADD_BODY)))
             except httpx.HTTPError as exc:
                 outcomes.append(_failure(exc))
 
@@ -75,7 +63,7 @@ async def _caller(base_url: str, fresh: bool, deadline: float, outcomes: list[st
 @pytest.mark.parametrize("fresh", [False, True], ids=["keepalive", "fresh-connection"])
 async def test_every_call_of_a_burst_succeeds(own_server: ServerProcess, fresh: bool) -> None:
     with httpx.Client(base_url=own_server.base_url, timeout=120) as http:
-        assert _outcome(http.post("/v1/tools/run", json=BODY)) == "success"  # the worker is up before the burst
+        assert _outcome(http.post("/v1/tools/run", json=ADD_BODY)) == "success"  # the worker is up before the burst
     outcomes: list[str] = []
     deadline = time.monotonic() + BURST_S
     await asyncio.gather(*(_caller(own_server.base_url, fresh, deadline, outcomes) for _ in range(CALLERS)))
@@ -89,7 +77,7 @@ def test_an_idle_keep_alive_connection_outlives_client_pools(own_server: ServerP
     """A client reuses a connection idle for up to CLIENT_POOL_IDLE_S; a server closing it sooner (uvicorn's
     default is 5 s too) races the request sent on it, which is then lost to a reset or a broken pipe."""
     connection = http.client.HTTPConnection("127.0.0.1", own_server.port, timeout=120)
-    payload = json.dumps(BODY)
+    payload = json.dumps(ADD_BODY)
     headers = {"Content-Type": "application/json"}
     try:
         connection.request("POST", "/v1/tools/run", payload, headers)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -61,8 +62,10 @@ def clean_environment(**overrides: str) -> dict[str, str]:
 class ServerProcess:
     """One `toolhub server` subprocess. `start()` waits until health answers."""
 
-    def __init__(self, home: Path, database_url: str, **settings: str) -> None:
+    def __init__(self, home: Path, database_url: str, *, server_args: Sequence[str] = (), **settings: str) -> None:
         self.home = home
+        self.server_args = list(server_args)
+        """Extra `toolhub server` options (for A/B runs of its settings)."""
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = clean_environment(TOOLHUB_HOME=str(home), TOOLHUB_DATABASE_URL=database_url, **settings)
@@ -73,7 +76,7 @@ class ServerProcess:
         self.home.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "toolhub.cli", "server", "--port", str(self.port)],
+            [sys.executable, "-m", "toolhub.cli", "server", "--port", str(self.port), *self.server_args],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
