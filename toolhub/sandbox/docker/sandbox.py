@@ -16,7 +16,6 @@ import logging
 import re
 import secrets
 import time
-from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from toolhub.sandbox.docker.engine import call, connect
 from toolhub.sandbox.docker.image import VENV, env_image, sandbox_image
 from toolhub.sandbox.docker.pool import ContainerPool, PoolLimits
 from toolhub.sandbox.docker.rootfs import REGISTRY_IMAGE, root_image
+from toolhub.sandbox.pools import PoolSet
 from toolhub.sandbox.wire import preload_for, to_result
 from toolhub.sandbox.requirements import normalize_all, requirements_and_sandbox_dir
 
@@ -109,9 +109,7 @@ class DockerSandbox:
         self._instance: InstanceLock | None = None
         self._built: dict[tuple[Any, ...], str] = {}
         self._build_locks: dict[tuple[Any, ...], asyncio.Lock] = {}
-        self._pools: OrderedDict[PoolKey, ContainerPool] = OrderedDict()
-        self._pool_locks: dict[PoolKey, asyncio.Lock] = {}
-        self._users: Counter[PoolKey] = Counter()
+        self._pools: PoolSet[PoolKey, ContainerPool] = PoolSet(self._options.max_pools)
         self._uid_ranges = itertools.count(secrets.randbelow(UID_RANGES))
         self._closed = False
 
@@ -195,9 +193,7 @@ class DockerSandbox:
     async def close(self) -> None:
         """Remove every container this sandbox started (calls still running end with an error)."""
         self._closed = True
-        pools = list(self._pools.values())
-        self._pools.clear()
-        await asyncio.gather(*(pool.close() for pool in pools))
+        await self._pools.close()
         if self._client is not None:
             self._client.close()
         if self._instance is not None:
@@ -212,19 +208,8 @@ class DockerSandbox:
             raise SandboxError("the sandbox is closed")
         await self.start()
         key = _pool_key(invocation, config)
-        if key not in self._pools:
-            async with self._pool_locks.setdefault(key, asyncio.Lock()):
-                if key not in self._pools:
-                    self._pools[key] = await self._new_pool(key)
-        if self._closed:  # while the image was being built
-            raise SandboxError("the sandbox is closed")
-        self._pools.move_to_end(key)
-        self._users[key] += 1
-        try:
-            await self._close_idle_pools()
-            yield self._pools[key]
-        finally:
-            self._users[key] -= 1
+        async with self._pools.use(key, partial(self._new_pool, key)) as pool:
+            yield pool
 
     async def _new_pool(self, key: PoolKey) -> ContainerPool:
         image = await self._image(key.image, key.requirements)
@@ -255,11 +240,6 @@ class DockerSandbox:
             await docker_network.prepare(self._engine())  # every time: the rules may have been flushed since
         uid_base = CALL_UID_BASE + (next(self._uid_ranges) % UID_RANGES) * CALL_SLOTS
         return await docker_container.start(self._engine(), spec, uid_base)
-
-    async def _close_idle_pools(self) -> None:
-        idle = [key for key in self._pools if self._users[key] == 0]
-        surplus = idle[: max(0, len(self._pools) - self._options.max_pools)]
-        await asyncio.gather(*(self._pools.pop(key).close() for key in surplus))
 
     # ---- images ----------------------------------------------------------------------------------------------------
 

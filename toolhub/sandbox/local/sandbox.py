@@ -15,13 +15,14 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 from toolhub.sandbox.local import bwrap, egress
 from toolhub.sandbox.base import ExecutionResult, SandboxError, ToolInvocation
+from toolhub.sandbox.pools import PoolSet
 from toolhub.sandbox.wire import Outcome, preload_for, to_result
 from toolhub.sandbox.requirements import normalize_all, requirements_and_sandbox_dir
 from toolhub.sandbox.local.venvs import Venv, VenvCache, VenvLease, compile_command, site_packages
@@ -80,7 +81,6 @@ class LocalSandbox:
         self._confinement: bwrap.Confinement | None = None
         self._confinement_problem: str | None = None
         self._confinement_checked = False
-        self._max_pools = max_pools
         self._max_calls = max_concurrent_calls
         self._spares = spares
         self._scratch_mb = scratch_mb
@@ -88,10 +88,8 @@ class LocalSandbox:
         self._uid_ranges = itertools.count(1)
         self._egress_ruled = False
         self._venvs = VenvCache(cache_dir, keep=keep_venvs, compile_step=self._compile_confined if confine else None)
-        self._pools: OrderedDict[PoolKey, _Pool] = OrderedDict()
-        self._pool_locks: dict[PoolKey, asyncio.Lock] = {}
+        self._pools: PoolSet[PoolKey, _Pool] = PoolSet(max_pools)
         self._setup_lock = asyncio.Lock()
-        self._closed = False
 
     async def check(self) -> str | None:
         """None when tools can run here as configured, else why not (said once at start-up, and on every call)."""
@@ -106,11 +104,8 @@ class LocalSandbox:
     async def run(self, invocation: ToolInvocation) -> ExecutionResult:
         started = time.perf_counter()
         try:
-            pool = await self._reserve_pool(invocation)
-            try:
+            async with self._pool(invocation) as pool:
                 outcome = await pool.run(invocation)
-            finally:
-                pool.in_flight -= 1
         except SandboxError as exc:
             elapsed = (time.perf_counter() - started) * 1000
             return ExecutionResult.failure(invocation.name, type(exc).__name__, str(exc), duration_ms=elapsed)
@@ -122,18 +117,14 @@ class LocalSandbox:
             name="prewarm", source_code="", args={}, pip_requirements=tuple(pip_requirements),
             allow_network=allow_network,
         )  # fmt: skip
-        pool = await self._reserve_pool(invocation)
-        try:
+        async with self._pool(invocation) as pool:
             await pool.worker()
-        finally:
-            pool.in_flight -= 1
 
     async def recreate(self, pip_requirements: Sequence[str] = ()) -> None:
         """Letta's recreate-venv: stop the workers of this requirement set (calls in flight on them fail), delete
         its virtualenv and build it again. Raises SandboxError (InstallError) when the build fails."""
         requirements = normalize_all(pip_requirements)
-        for key in [key for key in self._pools if key.requirements == requirements]:
-            await self._pools.pop(key).close()
+        await self._pools.close_where(lambda key: key.requirements == requirements)
         await asyncio.to_thread(self._venvs.discard, requirements)
         await self.prewarm(pip_requirements)
 
@@ -148,6 +139,7 @@ class LocalSandbox:
                     "sandbox_dir": None if key.sandbox_dir is None else str(key.sandbox_dir),
                     "preload": list(key.preload),
                     "venv": str(pool.venv.path),
+                    "in_flight": self._pools.users(key),
                     **pool.stats(),
                 }
                 for key, pool in self._pools.items()
@@ -156,37 +148,24 @@ class LocalSandbox:
 
     async def close(self) -> None:
         """Stop every worker (and every call still running) and release the virtualenvs."""
-        self._closed = True
-        pools = list(self._pools.values())
-        self._pools.clear()
-        await asyncio.gather(*(pool.close() for pool in pools))
+        await self._pools.close()
 
     # ---- pools -----------------------------------------------------------------------------------------------------
 
-    async def _reserve_pool(self, invocation: ToolInvocation) -> "_Pool":
-        """The pool for this call, counted as in use (the caller gives it back) so it is not closed under it."""
-        if self._closed:
-            raise SandboxError("the sandbox is closed")
-        await self._confinement_for_workers()  # before a virtualenv is built: its compile step runs confined
+    def _pool(self, invocation: ToolInvocation) -> AbstractAsyncContextManager["_Pool"]:
+        """The pool for this call, held in use until the block ends. Raises SandboxError (a bad requirement or
+        sandbox_dir, no confinement here, the sandbox closed)."""
         requirements, sandbox_dir = requirements_and_sandbox_dir(invocation.pip_requirements, invocation.sandbox_dir)
         if sandbox_dir is not None and any(_overlaps(sandbox_dir, private) for private in self._private_dirs):
             raise SandboxError(f"the sandbox_dir {str(sandbox_dir)!r} overlaps the server's private data")
         key = PoolKey(invocation.tenant, requirements, invocation.allow_network, sandbox_dir, preload_for(invocation))
-        if key not in self._pools:
-            async with self._pool_locks.setdefault(key, asyncio.Lock()):
-                if key not in self._pools:
-                    lease = await self._venvs.lease(key.requirements)
-                    self._pools[key] = _Pool(key, lease, self._start_worker, self._max_calls)
-        pool = self._pools[key]
-        self._pools.move_to_end(key)
-        pool.in_flight += 1
-        await self._close_idle_pools()
-        return pool
 
-    async def _close_idle_pools(self) -> None:
-        idle = [key for key, pool in self._pools.items() if pool.in_flight == 0]
-        surplus = idle[: max(0, len(self._pools) - self._max_pools)]
-        await asyncio.gather(*(self._pools.pop(key).close() for key in surplus))
+        async def make() -> _Pool:
+            await self._confinement_for_workers()  # before a virtualenv is built: its compile step runs confined
+            lease = await self._venvs.lease(key.requirements)
+            return _Pool(key, lease, self._start_worker, self._max_calls)
+
+        return self._pools.use(key, make)
 
     async def _confinement_for_workers(self) -> bwrap.Confinement | None:
         """The confinement workers start in; None when unconfined by choice. Raises SandboxError when it is
@@ -308,8 +287,6 @@ class _Pool:
         self._worker: WorkerProcess | None = None
         self._scratch: Path | None = None
         self._closed = False
-        self.in_flight = 0
-        """Calls that hold this pool, waiting or running; only a pool with none is closed to make room."""
 
     async def run(self, invocation: ToolInvocation) -> Outcome:
         async with self._calls:
@@ -328,7 +305,7 @@ class _Pool:
 
     def stats(self) -> dict[str, Any]:
         alive = self._worker is not None and self._worker.alive
-        return {"worker_pid": self._worker.pid if alive else None, "in_flight": self.in_flight}
+        return {"worker_pid": self._worker.pid if alive else None}
 
     async def close(self) -> None:
         async with self._starting:
