@@ -226,7 +226,7 @@ def test_base_tool_schemas_are_lettas(client):
     import json
     from pathlib import Path
 
-    sample = Path(__file__).parents[3] / "shared/reference/letta-samples/compat_tools_upsert_base_tools.json"
+    sample = Path(__file__).parents[1] / "fixtures" / "letta-samples" / "compat_tools_upsert_base_tools.json"
     expected = {t["name"]: t for t in json.loads(sample.read_text())["body"]}
     ours = {t["name"]: t for t in client.post("/v1/tools/add-base-tools").json()}
     assert ours.keys() == expected.keys()
