@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from toolhub.errors import InvalidInputError, NotFoundError
 from toolhub.store.ids import DEFAULT_ORG_ID, DEFAULT_USER_ID, new_id
 from toolhub.store.models import ApiKey, Organization, User, utcnow
-from toolhub.store.repositories.base import Actor, page
+from toolhub.store.repositories.base import Actor, Order, page
 
 API_KEY_PREFIX = "thk_"
 
@@ -33,8 +33,11 @@ class IdentityRepository:
             raise NotFoundError(f"User with id {user_id} not found")
         return user
 
-    async def list_users(self, after: str | None, limit: int | None) -> list[User]:
-        return list((await self.session.execute(page(select(User), User, after, limit))).scalars())
+    async def list_users(
+        self, after: str | None, limit: int | None, *, before: str | None = None, order: Order = "asc"
+    ) -> list[User]:
+        query = page(select(User), User, after, limit, before=before, order=order)
+        return list((await self.session.execute(query)).scalars())
 
     async def create_user(self, name: str, organization_id: str | None) -> User:
         org_id = organization_id or DEFAULT_ORG_ID
@@ -58,8 +61,10 @@ class IdentityRepository:
             raise NotFoundError(f"Organization with id {org_id} not found")
         return org
 
-    async def list_organizations(self, after: str | None, limit: int | None) -> list[Organization]:
-        query = page(select(Organization), Organization, after, limit)
+    async def list_organizations(
+        self, after: str | None, limit: int | None, *, before: str | None = None, order: Order = "asc"
+    ) -> list[Organization]:
+        query = page(select(Organization), Organization, after, limit, before=before, order=order)
         return list((await self.session.execute(query)).scalars())
 
     async def create_organization(self, name: str) -> Organization:
@@ -79,9 +84,18 @@ class IdentityRepository:
         await self.session.flush()
         return row, clear
 
-    async def list_api_keys(self, user_id: str) -> list[ApiKey]:
+    async def list_api_keys(
+        self,
+        user_id: str,
+        after: str | None = None,
+        limit: int | None = None,
+        *,
+        before: str | None = None,
+        order: Order = "asc",
+    ) -> list[ApiKey]:
         await self.get_user(user_id)
-        query = select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at)
+        scope = [ApiKey.user_id == user_id]
+        query = page(select(ApiKey).where(*scope), ApiKey, after, limit, before=before, order=order, scope=scope)
         return list((await self.session.execute(query)).scalars())
 
     async def revoke_api_key(self, user_id: str, key_id: str) -> ApiKey:

@@ -5,12 +5,15 @@ from typing import Any
 from toolhub.errors import ConflictError
 from toolhub.store.ids import new_id
 from toolhub.store.models import SandboxConfig, SandboxEnvVar
-from toolhub.store.repositories.base import OrgRepository
+from toolhub.store.repositories.base import Order, OrgRepository
 
 
 class SandboxConfigRepository(OrgRepository[SandboxConfig]):
     model = SandboxConfig
     label = "Sandbox config"
+
+    def conflict_message(self, row: SandboxConfig) -> str:
+        return f"The organization already has a {row.type} sandbox config (one per type)"
 
     async def for_type(self, sandbox_type: str) -> SandboxConfig | None:
         return await self.find(SandboxConfig.type == sandbox_type)
@@ -31,8 +34,21 @@ class SandboxEnvVarRepository(OrgRepository[SandboxEnvVar]):
     model = SandboxEnvVar
     label = "Sandbox environment variable"
 
-    async def for_config(self, config_id: str, after: str | None = None, limit: int | None = None):
-        return await self.list(SandboxEnvVar.sandbox_config_id == config_id, after=after, limit=limit)
+    def conflict_message(self, row: SandboxEnvVar) -> str:
+        return f"Environment variable {row.key} already exists for sandbox config {row.sandbox_config_id}"
+
+    async def for_config(
+        self,
+        config_id: str,
+        after: str | None = None,
+        limit: int | None = None,
+        *,
+        before: str | None = None,
+        order: Order = "asc",
+    ) -> list[SandboxEnvVar]:
+        return await self.list(
+            SandboxEnvVar.sandbox_config_id == config_id, after=after, limit=limit, before=before, order=order
+        )
 
     async def as_dict(self, config_id: str) -> dict[str, str]:
         return {row.key: row.value for row in await self.for_config(config_id)}
