@@ -17,7 +17,7 @@ EXAMPLES = Path(__file__).parents[2] / "examples"
         ("pydantic_tool.py", "registered manage_inventory with tags ['inventory', 'shop']"),
         ("mcp_servers.py", "run: success"),
         ("env_vars.py", "success Oslo: 21 degrees (imperial), called with key ending 1234"),
-        ("docker_sandbox.py", '"root_filesystem": "read-only", "secret": "tok-docker"'),
+        ("docker_sandbox.py", '"root_filesystem": "read-only", "secret": "[REDACTED]"'),  # config secrets are redacted
     ],
 )
 def test_example_runs(server, script, expected):

@@ -53,7 +53,7 @@ def test_error_envelopes(client):
 
     refused = client.delete(f"/v1/admin/users/{DEFAULT_USER}")
     assert refused.status_code == 400
-    assert refused.json() == {"detail": "The default user cannot be deleted"}
+    assert refused.json() == {"detail": "The default user cannot be deleted", "code": "invalid_input"}
 
     unknown_route = client.get("/v1/no-such-thing")
     assert unknown_route.status_code == 404

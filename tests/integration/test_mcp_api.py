@@ -84,8 +84,9 @@ def test_stdio_time_server_end_to_end(letta, client):
 
     remaining = letta.tools.delete_mcp_server(mcp_server_name=name)
     assert name not in {s.server_name for s in remaining}
-    gone = run_tool(client, tool.id, {"timezone": "UTC"})
-    assert gone["status"] == "error" and "not found" in gone["tool_return"]
+    gone = client.post(f"/v1/tools/{tool.id}/run", json={"args": {"timezone": "UTC"}})  # infrastructure, not a result
+    assert gone.status_code == 503 and gone.json()["code"] == "tool_server_not_found", gone.text
+    assert "not configured" in gone.json()["detail"] and gone.headers["x-should-retry"] == "false"
 
 
 def test_stdio_git_server(letta, client, tmp_path):

@@ -66,7 +66,7 @@ def test_duplicate_name_is_409(letta, client):
     letta.tools.create(source_code=adder_source(name))
     response = client.post("/v1/tools/", json={"source_code": adder_source(name)})
     assert response.status_code == 409
-    assert response.json() == {"detail": "Tool with this name already exists."}
+    assert response.json() == {"detail": "Tool with this name already exists.", "code": "conflict"}
 
 
 def test_create_from_function_roll_dice(letta):

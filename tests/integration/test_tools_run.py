@@ -87,18 +87,21 @@ def test_server_secrets_never_reach_tools(letta):
 
 
 def test_sandbox_config_env_then_call_env(letta, run_server):
+    """Config values of 6 characters or more are secrets, redacted from what the tool returns; the short ones
+    show the precedence."""
     with run_server.client() as http:
         config = http.post("/v1/sandbox-config/local/default").json()
         base = f"/v1/sandbox-config/{config['id']}/environment-variable"
-        http.post(base, json={"key": "FROM_CONFIG", "value": "config"})
-        http.post(base, json={"key": "OVERRIDDEN", "value": "config"})
+        http.post(base, json={"key": "FROM_CONFIG", "value": "cfg"})
+        http.post(base, json={"key": "OVERRIDDEN", "value": "cfg"})
+        http.post(base, json={"key": "CONFIG_TOKEN", "value": "config-secret-value"})
     result = letta.tools.run_tool_from_source(
         source_code=ENV_PROBE,
-        args={"names": ["FROM_CONFIG", "OVERRIDDEN", "FROM_CALL"]},
+        args={"names": ["FROM_CONFIG", "OVERRIDDEN", "FROM_CALL", "CONFIG_TOKEN"]},
         env_vars={"OVERRIDDEN": "call", "FROM_CALL": "call"},
     )
     assert json.loads(result.tool_return) == {
-        "FROM_CONFIG": "config", "OVERRIDDEN": "call", "FROM_CALL": "call"
+        "FROM_CONFIG": "cfg", "OVERRIDDEN": "call", "FROM_CALL": "call", "CONFIG_TOKEN": "[REDACTED]"
     }
 
 

@@ -241,7 +241,7 @@ def test_a_non_root_server_refuses_local_tools_and_says_why(tmp_path: Path) -> N
     unisolated. Checked in a child process that gives up root first, as a server started by a user would be."""
     import asyncio
 
-    from toolhub.sandbox.base import ToolInvocation
+    from toolhub.sandbox.base import SandboxError, ToolInvocation
     from toolhub.sandbox.local.sandbox import LocalSandbox
 
     reader, writer = os.pipe()
@@ -256,7 +256,11 @@ def test_a_non_root_server_refuses_local_tools_and_says_why(tmp_path: Path) -> N
                 local = LocalSandbox(tmp_path / "venvs")
                 try:
                     result = await local.run(ToolInvocation(name="square", source_code=SQUARE, args={"n": 2}))
-                    return [await local.check(), result.error]
+                    try:
+                        await local.start()
+                    except SandboxError as exc:
+                        return [str(exc), result.error]
+                    return ["started", result.error]
                 finally:
                     await local.close()
 

@@ -31,7 +31,7 @@ async def test_unhandled_error_is_opaque_500_with_logged_request_id(caplog):
             response = await http.get("/latest/boom/")
     assert response.status_code == 500
     request_id = response.headers["x-request-id"]
-    assert response.json() == {"detail": f"Internal server error (request id {request_id})"}
+    assert response.json() == {"detail": f"Internal server error (request id {request_id})", "code": "internal_error"}
     assert "secret internals" not in response.text and "Traceback" not in response.text
     error = next(r for r in caplog.records if r.getMessage() == "unhandled error")
     assert error.fields["request_id"] == request_id and error.exc_info

@@ -11,6 +11,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from toolhub.errors import SettingsError
+from toolhub.sandbox.registry import BACKENDS
 
 ENV_PREFIX = "TOOLHUB_"
 INSTANCE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -36,8 +37,8 @@ class Settings(BaseSettings):
     max_request_mb: int = Field(
         default=16, ge=1, description="Largest request body accepted, in MiB; bigger ones get 413 before any parsing."
     )
-    sandbox: Literal["local", "docker", "e2b"] = Field(
-        default="local", description="Default sandbox for custom Python tools."
+    sandbox: str = Field(
+        default="local", description=f"Default sandbox for custom Python tools: one of {', '.join(BACKENDS)}."
     )
     instance_id: str | None = Field(
         default=None,
@@ -54,6 +55,13 @@ class Settings(BaseSettings):
     mcp_connect_timeout: float = Field(default=30.0, gt=0)
     mcp_list_timeout: float = Field(default=30.0, gt=0)
     mcp_call_timeout: float = Field(default=60.0, gt=0)
+
+    @field_validator("sandbox", mode="after")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if value not in BACKENDS:
+            raise ValueError(f"must be one of {', '.join(BACKENDS)} (no other sandbox has a backend on this server)")
+        return value
 
     @field_validator("home", mode="after")
     @classmethod

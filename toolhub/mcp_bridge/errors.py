@@ -1,6 +1,8 @@
 """Errors the bridge raises to its callers, each rooted in a `toolhub.errors` class for its HTTP status.
 
-The detail is Letta's body shape, `{"code", "message", ...context}`, so a route can return it unchanged:
+The detail is Letta's body shape, `{"code", "message", ...context}`, so a route can return it unchanged; the
+class attribute `code` (the response's top-level `code`) comes from the `toolhub.errors` class each is rooted in,
+except for the connection errors, which have their own:
 
     ToolhubError
      ├─ InvalidInputError (400) ─ MCPConfigError ─ MCPPolicyError
@@ -49,15 +51,20 @@ class MCPServerConnectionError(MCPBridgeError):
     """Connecting to a server, or listing its tools, failed."""
 
     status_code = 400
+    code = "mcp_connection_failed"
 
 
 class MCPTimeoutError(MCPServerConnectionError):
     """The server did not answer within the configured timeout."""
 
     status_code = 408
+    code = "mcp_timeout"
+    retryable = True
 
 
 class MCPServerUnavailableError(MCPServerConnectionError):
     """The server is configured but has no live session and no tool list to serve."""
 
     status_code = 503
+    code = "mcp_server_unavailable"
+    retryable = True

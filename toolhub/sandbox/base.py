@@ -7,7 +7,9 @@ Backends (local, docker, e2b) implement `Sandbox`; the tool executor builds a `T
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel
 
 SERVER_ENV_ALLOWED = ("PATH", "LANG", "LC_ALL", "TZ")
 """The only server variables a tool sees; everything else of the server (LLM keys, database URLs,
@@ -17,7 +19,9 @@ SERVER_ENV_ALLOWED = ("PATH", "LANG", "LC_ALL", "TZ")
 class SandboxError(Exception):
     """A failure of the sandbox rather than of the tool (bad requirement, install, worker crash).
 
-    Backends turn it into an error result whose text names this class, e.g. `InstallError: ...`.
+    Backends turn it into an error result whose text names this class, e.g. `InstallError: ...`, and whose `cause`
+    is the exception itself; the tool executor decides which are the machinery's (typed errors for the caller) and
+    which belong to the tool's own definition (results the model reads).
     """
 
 
@@ -64,6 +68,8 @@ class ToolInvocation:
     """Already merged with `merge_environment`."""
     agent_state: AgentSnapshot | None = None
     limits: SandboxLimits = field(default_factory=SandboxLimits)
+    timeout_s: float | None = None
+    """The tool's own timeout (`metadata_.timeout`): over the sandbox config's when a config is applied."""
     allow_network: bool = False
     sandbox_dir: Path | None = None
     """Letta's TOOL_EXEC_DIR: importable and readable by the tool; its requirements.txt is installed too."""
@@ -83,23 +89,56 @@ class ExecutionResult:
     """New values of the agent's memory blocks, by label; only labels the agent has."""
     error: str | None = None
     """Letta's text: "Error executing function <name>: <ExcType>: <message>"."""
+    cause: SandboxError | None = field(default=None, repr=False, compare=False)
+    """The sandbox's own failure when the call ended because of one, rather than because of the tool."""
 
     @classmethod
     def failure(
-        cls, name: str, exc_type: str, message: str, *, stdout: str = "", stderr: str = "", duration_ms: float = 0.0
+        cls,
+        name: str,
+        exc_type: str,
+        message: str,
+        *,
+        stdout: str = "",
+        stderr: str = "",
+        duration_ms: float = 0.0,
+        cause: SandboxError | None = None,
     ) -> "ExecutionResult":
+        """An error result; `cause` is the sandbox's own exception when that is why the call ended, so that the
+        executor classifies the exception itself, never its class name."""
         error = f"Error executing function {name}: {exc_type}: {message}"
         return cls(
-            status="error", func_return=error, stdout=stdout, stderr=stderr, duration_ms=duration_ms, error=error
+            status="error",
+            func_return=error,
+            stdout=stdout,
+            stderr=stderr,
+            duration_ms=duration_ms,
+            error=error,
+            cause=cause,
         )
 
 
 class Sandbox(Protocol):
-    """A place to run custom Python tools. Implementations own their processes until `close()`."""
+    """A place to run custom Python tools. Implementations own their processes until `close()`.
 
-    async def run(self, invocation: ToolInvocation) -> ExecutionResult: ...
+    Each backend has its own typed config (`config_model`, a pydantic model: the stored `/v1/sandbox-config` of its
+    type) and applies it to the invocation itself, so the executor never reads one backend's field names.
+    """
+
+    config_model: ClassVar[type[BaseModel]]
+
+    async def run(self, invocation: ToolInvocation, config: Any = None) -> ExecutionResult: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Startable(Protocol):
+    """A backend with work to do before its first call (connect to an engine, check its confinement, clean up
+    what an earlier run left): the server calls `start()` in the background at start-up and logs a SandboxError
+    it raises as "unavailable"; calls then fail with the same reason."""
+
+    async def start(self) -> None: ...
 
 
 def merge_environment(

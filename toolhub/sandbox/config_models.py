@@ -5,12 +5,15 @@ A config body is an untagged object in Letta's API; `parse_sandbox_config` decid
 bodies, which we keep).
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from toolhub.errors import InvalidInputError
+from toolhub.sandbox.base import ToolInvocation
 
 SandboxType = Literal["local", "docker", "e2b"]
 DEFAULT_TIMEOUT_S = 60
@@ -39,6 +42,27 @@ def requirement_strings(stored: Any) -> tuple[str, ...]:
     return tuple(req if isinstance(req, str) else str(PipRequirement.model_validate(req)) for req in stored or ())
 
 
+def _shaped(
+    invocation: ToolInvocation,
+    *,
+    timeout: int,
+    memory_mb: int,
+    requirements: Iterable[PipRequirement],
+    network: bool,
+    sandbox_dir: str | None,
+) -> ToolInvocation:
+    """An invocation under a config: the tool's own timeout over the config's, the config's memory, its
+    requirements before the tool's, its network grant and sandbox_dir."""
+    limits = replace(invocation.limits, timeout_s=float(invocation.timeout_s or timeout), memory_mb=memory_mb)
+    return replace(
+        invocation,
+        pip_requirements=(*(str(r) for r in requirements), *invocation.pip_requirements),
+        limits=limits,
+        allow_network=invocation.allow_network or network,
+        sandbox_dir=Path(sandbox_dir) if sandbox_dir else invocation.sandbox_dir,
+    )
+
+
 class LocalSandboxConfig(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -56,6 +80,16 @@ class LocalSandboxConfig(BaseModel):
         default=False, description="Let tools open network connections (admin only).", json_schema_extra=ADMIN_ONLY
     )
     memory_mb: int = Field(default=512, ge=32, le=MAX_MEMORY_MB)
+
+    def applied_to(self, invocation: ToolInvocation) -> ToolInvocation:
+        return _shaped(
+            invocation,
+            timeout=self.timeout,
+            memory_mb=self.memory_mb,
+            requirements=self.pip_requirements,
+            network=self.allow_network,
+            sandbox_dir=self.sandbox_dir,
+        )
 
 
 class DockerSandboxConfig(BaseModel):
@@ -83,6 +117,18 @@ class DockerSandboxConfig(BaseModel):
         json_schema_extra=ADMIN_ONLY,
     )
     tmp_mb: int = Field(default=64, ge=8, le=4096, description="Size of the tmpfs at /tmp, the only writable place.")
+
+    def applied_to(self, invocation: ToolInvocation) -> ToolInvocation:
+        """What an invocation can carry; image, cpus, pids_limit, tmp_mb and pool_size the Docker sandbox reads
+        from the config itself."""
+        return _shaped(
+            invocation,
+            timeout=self.timeout,
+            memory_mb=self.memory_mb,
+            requirements=self.pip_requirements,
+            network=self.network,
+            sandbox_dir=self.sandbox_dir,
+        )
 
 
 class E2BSandboxConfig(BaseModel):

@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
@@ -19,76 +19,103 @@ from toolhub.server.middleware import (
     StrictInputMiddleware,
 )
 from toolhub.server.routers import admin, health, mcp, sandbox_config, tools
+from toolhub.mcp_bridge.options import BridgeOptions, MCPTimeouts
+from toolhub.sandbox.base import Sandbox, SandboxError, Startable
+from toolhub.sandbox.registry import build_backends
+from toolhub.services import MCPServerService, SandboxConfigService, Services, ToolService, UserService
 from toolhub.store.db import Database
 from toolhub.store.migrate import upgrade_to_head
-from toolhub.mcp_bridge.options import BridgeOptions, MCPTimeouts
+from toolhub.store.repositories import Actor
 from toolhub.tools.executor import ToolExecutor
 from toolhub.tools.mcp_hub import MCPHub
 
 logger = logging.getLogger("toolhub.server")
 
 
-def _build_executor(settings: Settings) -> ToolExecutor:
-    """Sandbox backends start nothing until their first call, so building them costs no start-up time."""
-    from toolhub.sandbox.docker.sandbox import DockerOptions, DockerSandbox
-    from toolhub.sandbox.local.sandbox import LocalSandbox
-
-    local = LocalSandbox(settings.home / "venvs", private_dirs=[settings.home])
-    docker = DockerSandbox(settings.home / "docker", DockerOptions(owner=settings.effective_instance_id))
+def _build_hub(settings: Settings) -> MCPHub:
     timeouts = MCPTimeouts(
         connect=settings.mcp_connect_timeout, list_tools=settings.mcp_list_timeout, call=settings.mcp_call_timeout
     )
     options = BridgeOptions(timeouts=timeouts, allow_stdio=not settings.mcp_disable_stdio)
-    return ToolExecutor({"local": local, "docker": docker}, MCPHub(options, settings.effective_mcp_config))
+    return MCPHub(options, settings.effective_mcp_config)
 
 
-async def _remove_docker_orphans(executor: ToolExecutor) -> None:
-    """Containers an earlier run of this instance left behind go at start-up, in the background (no engine is no
-    error); those of other servers, and of a live server sharing this instance id, stay."""
-    from toolhub.sandbox.base import SandboxError
+def build_services(
+    settings: Settings,
+    db: Database,
+    *,
+    sandboxes: Mapping[str, Sandbox] | None = None,
+    hub: MCPHub | None = None,
+    server_env: Mapping[str, str] | None = None,
+) -> Services:
+    """Wire the services over `db`; tests pass fake `sandboxes` (and a `server_env`) to run in-process."""
+    if sandboxes is None:
+        sandboxes = build_backends(settings.home, docker_owner=settings.effective_instance_id)
+    hub = hub or _build_hub(settings)
+    actors: TTLCache[str, Actor] = TTLCache()
+    sandbox_configs = SandboxConfigService(db, settings, sandboxes)
+    executor = ToolExecutor(
+        sandboxes, hub, configs=sandbox_configs, default_sandbox=settings.sandbox, server_env=server_env
+    )
+    return Services(
+        db=db,
+        executor=executor,
+        mcp_hub=hub,
+        tools=ToolService(db),
+        sandbox_configs=sandbox_configs,
+        mcp_servers=MCPServerService(db, hub),
+        users=UserService(db, actors),
+        actors=actors,
+    )
 
-    try:
-        await executor.sandbox("docker").start()
-    except SandboxError as exc:
-        logger.info("docker sandbox not available: %s", exc)
+
+async def _start_sandboxes(executor: ToolExecutor, default: str) -> None:
+    """Each backend's start-up work, in the background (Docker: connect and remove this instance's leftovers;
+    local: check that it can confine tools here), so that a backend that cannot run is said at start-up, not at
+    the first call. Only the default backend's absence is a warning: Docker is optional."""
+    for name in executor.available():
+        backend = executor.sandbox(name)
+        if not isinstance(backend, Startable):
+            continue
+        try:
+            await backend.start()
+        except SandboxError as exc:
+            level = logging.WARNING if name == default else logging.INFO
+            logger.log(level, "%s sandbox unavailable, its tool calls will fail: %s", name, exc)
+        else:
+            logger.info("%s sandbox ready", name)
 
 
-async def _report_local_sandbox(executor: ToolExecutor) -> None:
-    """Say at start-up, not at the first call, when the local sandbox cannot isolate tools here, and why."""
-    problem = await executor.sandbox("local").check()
-    if problem:
-        logger.warning("local sandbox unavailable, its tool calls will fail: %s", problem)
-    else:
-        logger.info("local sandbox ready: tools run confined, each call as a uid of its own")
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    """Build the app; the database is opened and migrated in the lifespan, not at import.
 
-
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; the database is opened and migrated in the lifespan, not at import."""
+    With `services`, the app runs on those (tests inject fakes in-process): their database is migrated and they
+    are closed with the app, but the start-up checks of the real sandboxes are skipped.
+    """
     settings = settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.home.mkdir(parents=True, exist_ok=True)
-        db = Database(settings.effective_database_url)
-        await upgrade_to_head(db.engine)
-        app.state.db = db
-        app.state.executor = _build_executor(settings)
-        await app.state.executor.mcp.start(db)
-        cleanup = asyncio.create_task(_remove_docker_orphans(app.state.executor))
-        local_check = asyncio.create_task(_report_local_sandbox(app.state.executor))
-        logger.info("ready", extra={"fields": {"database": db.engine.url.render_as_string(hide_password=True)}})
+        running = services or build_services(settings, Database(settings.effective_database_url))
+        await upgrade_to_head(running.db.engine)
+        app.state.services = running
+        app.state.db = running.db
+        app.state.actors = running.actors
+        await running.mcp_hub.start(running.db)
+        checks = [] if services else [asyncio.create_task(_start_sandboxes(running.executor, settings.sandbox))]
+        database = running.db.engine.url.render_as_string(hide_password=True)
+        logger.info("ready", extra={"fields": {"database": database}})
         try:
             yield
         finally:
-            cleanup.cancel()
-            local_check.cancel()
-            await app.state.executor.close()
-            await db.dispose()
+            for check in checks:
+                check.cancel()
+            await running.executor.close()
+            await running.db.dispose()
 
     app = FastAPI(title="toolhub", version=__version__, lifespan=lifespan, redirect_slashes=False)
     app.state.settings = settings
-    app.state.actors = TTLCache()
-    app.state.sandbox_configs = TTLCache()
     install_error_handlers(app)
 
     app.include_router(health.router)

@@ -1,12 +1,20 @@
-"""FastAPI dependencies shared by the routers."""
+"""FastAPI dependencies shared by the routers: who is calling, and the services they call."""
 
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from toolhub.server.auth import Principal, authenticate, require_admin, resolve_actor
+from toolhub.services import (
+    MCPServerService,
+    SandboxConfigService,
+    Services,
+    ToolService,
+    UserService,
+)
 from toolhub.store.db import Database
 from toolhub.store.repositories import Actor
+from toolhub.tools.executor import ToolExecutor
 
 
 async def _actor(request: Request, principal: Annotated[Principal, Depends(authenticate)]) -> Actor:
@@ -18,11 +26,43 @@ async def _admin(principal: Annotated[Principal, Depends(authenticate)]) -> Prin
     return principal
 
 
-def _database(request: Request) -> Database:
-    return request.app.state.db
+def _services(request: Request) -> Services:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
+
+
+def _database(services: ServicesDep) -> Database:
+    return services.db
+
+
+def _executor(services: ServicesDep) -> ToolExecutor:
+    return services.executor
+
+
+def _tools(services: ServicesDep) -> ToolService:
+    return services.tools
+
+
+def _sandbox_configs(services: ServicesDep) -> SandboxConfigService:
+    return services.sandbox_configs
+
+
+def _mcp_servers(services: ServicesDep) -> MCPServerService:
+    return services.mcp_servers
+
+
+def _users(services: ServicesDep) -> UserService:
+    return services.users
 
 
 CurrentActor = Annotated[Actor, Depends(_actor)]
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 AdminPrincipal = Annotated[Principal, Depends(_admin)]
 Db = Annotated[Database, Depends(_database)]
+Executor = Annotated[ToolExecutor, Depends(_executor)]
+Tools = Annotated[ToolService, Depends(_tools)]
+SandboxConfigs = Annotated[SandboxConfigService, Depends(_sandbox_configs)]
+MCPServers = Annotated[MCPServerService, Depends(_mcp_servers)]
+Users = Annotated[UserService, Depends(_users)]

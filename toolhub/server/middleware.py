@@ -12,6 +12,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from toolhub.errors import InvalidInputError, PayloadTooLargeError, ToolhubError
+from toolhub.server.errors import error_response
 
 logger = logging.getLogger("toolhub.http")
 
@@ -67,7 +68,11 @@ class RequestLogMiddleware:
         except Exception:
             logger.exception("unhandled error", extra={"fields": {"request_id": request_id}})
             if not response_started:
-                await _send_json(send, 500, {"detail": f"Internal server error (request id {request_id})"}, request_id)
+                detail = f"Internal server error (request id {request_id})"
+                response = error_response(
+                    500, detail, "internal_error", retryable=None, headers={"x-request-id": request_id}
+                )
+                await response(scope, receive, send)
             status = 500
         finally:
             route = scope.get("route")
@@ -108,7 +113,7 @@ class BodyLimitMiddleware:
             return
         declared = _header(scope, b"content-length")
         if declared is not None and _DIGITS.fullmatch(declared.strip()) and int(declared) > self.max_bytes:
-            await _send_error(send, self._too_large())
+            await _send_error(scope, receive, send, self._too_large())
             return
         received = 0
 
@@ -143,7 +148,7 @@ class StrictInputMiddleware:
             await self.app(scope, receive, send)
             return
         if "\x00" in scope["path"] or b"%00" in scope["query_string"] or b"\x00" in scope["query_string"]:
-            await _send_error(send, InvalidInputError("Invalid URL: it contains a NUL character (%00)"))
+            await _send_error(scope, receive, send, InvalidInputError("Invalid URL: it contains a NUL character (%00)"))
             return
         if not _may_be_json(_header(scope, b"content-type")):
             await self.app(scope, receive, send)
@@ -262,7 +267,7 @@ async def _guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send, ins
         if refusal is None or started:
             raise
     if refusal is not None and not started:
-        await _send_error(send, refusal)
+        await _send_error(scope, receive, send, refusal)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -272,14 +277,9 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def _send_error(send: Send, error: ToolhubError) -> None:
-    await _send_json(send, error.status_code, {"detail": error.detail})
-
-
-async def _send_json(send: Send, status: int, body: dict, request_id: str | None = None) -> None:
-    payload = json.dumps(body).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    if request_id is not None:
-        headers.append((b"x-request-id", request_id.encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
+async def _send_error(scope: Scope, receive: Receive, send: Send, error: ToolhubError) -> None:
+    """The error in the one body shape every error response has (see `server/errors.py`)."""
+    response = error_response(
+        error.status_code, error.detail, error.code, retryable=error.retryable, headers=error.headers
+    )
+    await response(scope, receive, send)

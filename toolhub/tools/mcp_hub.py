@@ -3,18 +3,22 @@ through the API and stored in the database. Each organization gets its own bridg
 server names and sessions never reach another's."""
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from toolhub.errors import ToolServerNotFoundError, ToolServerUnreachableError
 from toolhub.mcp_bridge.config import MCPServerConfig, parse_server_config
 from toolhub.mcp_bridge.live_session import ServerStatus
 from toolhub.mcp_bridge.errors import MCPBridgeError, MCPServerNameAlreadyExistsError, MCPServerNotFoundError
 from toolhub.mcp_bridge.manager import MCPManager
 from toolhub.mcp_bridge.options import BridgeOptions
+from toolhub.mcp_bridge.results import MCPCallResult
 from toolhub.mcp_bridge.watch import ConfigWatcher
 from toolhub.store.db import Database
 from toolhub.store.repositories.mcp_servers import all_mcp_servers
+from toolhub.tools.spec import MCPTarget
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +63,31 @@ class MCPHub:
         if name in self._shared.configs():
             return self._shared, "config_file"
         raise MCPServerNotFoundError(f"MCP server {name!r} not found", mcp_server_name=name)
+
+    async def call(self, organization_id: str, target: MCPTarget, args: Mapping[str, Any]) -> MCPCallResult:
+        """Call a registered MCP tool. What the tool answered, errors included, is the result.
+
+        Raises:
+            ToolServerNotFoundError: the tool's server is no longer configured.
+            ToolServerUnreachableError: the server is configured but unhealthy, so nothing was sent.
+        """
+        try:
+            manager, _ = self.locate(organization_id, target.server_name)
+        except MCPServerNotFoundError:
+            raise ToolServerNotFoundError(
+                f"MCP server {target.server_name!r} of tool {target.tool_name!r} is not configured; add it again "
+                "or delete the tool",
+                op="mcp.call",
+            ) from None
+        status = manager.status(target.server_name)
+        if status.state == "unhealthy":
+            reason = status.last_error or "no live session"
+            raise ToolServerUnreachableError(
+                f"MCP server {target.server_name!r} is unreachable: {reason}", op="mcp.call"
+            )
+        return await manager.call_tool(
+            target.server_name, target.tool_name, dict(args), expected_fingerprint=target.fingerprint
+        )
 
     def servers(self, organization_id: str) -> list[ServerView]:
         views = [

@@ -5,52 +5,63 @@ then the tool's (`metadata_.sandbox`). Each is read, none is written: choosing o
 """
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from toolhub.cache import TTLCache
 from toolhub.errors import InvalidInputError
 from toolhub.sandbox.config_models import CONFIG_MODELS
-from toolhub.store.db import Database
 from toolhub.store.repositories import Actor
-from toolhub.store.repositories.sandbox_configs import SandboxConfigRepository, SandboxEnvVarRepository
-from toolhub.tools.executor import SandboxChoice
+from toolhub.store.repositories.sandbox_configs import (
+    SandboxConfigRepository,
+    SandboxEnvVarRepository,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SandboxChoice:
+    """Which sandbox runs a custom tool, with its stored config (as saved by `/v1/sandbox-config`)."""
+
+    sandbox_type: str
+    config: Mapping[str, Any] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)
+    """The config's environment variables: secrets, redacted from what the tool prints and returns."""
+
+
+class SandboxConfigLookup(Protocol):
+    """Where the executor finds an organization's sandbox config (the sandbox-config service, behind a cache)."""
+
+    async def choice_for(self, actor: Actor, sandbox_type: str) -> SandboxChoice: ...
+
+
+def choose_sandbox(server_default: str, *choices: object) -> str:
+    """The last choice that is set wins (server default, then agent, then tool).
+
+    Raises:
+        InvalidInputError: the winner is not a sandbox type (stored metadata may predate validation).
+    """
+    chosen: object = server_default
+    for choice in choices:
+        if choice:
+            chosen = choice
+    if not isinstance(chosen, str) or chosen not in CONFIG_MODELS:
+        raise InvalidInputError(f"Unknown sandbox {chosen!r}; use one of {sorted(CONFIG_MODELS)}")
+    return chosen
 
 
 def sandbox_type_for(
     server_default: str, agent_metadata: Mapping[str, Any] | None = None, tool_metadata: Mapping[str, Any] | None = None
 ) -> str:
-    chosen = server_default
-    for metadata, key in ((agent_metadata, "tool_sandbox"), (tool_metadata, "sandbox")):
-        if metadata and metadata.get(key):
-            chosen = metadata[key]
-    if not isinstance(chosen, str) or chosen not in CONFIG_MODELS:  # stored metadata may predate validation
-        raise InvalidInputError(f"Unknown sandbox {chosen!r}; use one of {sorted(CONFIG_MODELS)}")
-    return chosen
+    """`choose_sandbox` over an agent's `metadata` and a tool's `metadata_` as stored."""
+    return choose_sandbox(
+        server_default, (agent_metadata or {}).get("tool_sandbox"), (tool_metadata or {}).get("sandbox")
+    )
 
 
 async def load_sandbox(
     configs: SandboxConfigRepository, env_vars: SandboxEnvVarRepository, sandbox_type: str
-) -> tuple[SandboxChoice, dict[str, str]]:
+) -> SandboxChoice:
     """The organization's stored config of this type (defaults when it has none) and its env vars."""
     row = await configs.for_type(sandbox_type)
     if row is None:
-        return SandboxChoice(sandbox_type=sandbox_type, config=CONFIG_MODELS[sandbox_type]().model_dump()), {}
-    return SandboxChoice(sandbox_type=sandbox_type, config=row.config), await env_vars.as_dict(row.id)
-
-
-async def cached_sandbox(
-    cache: TTLCache[tuple[str, str], tuple[SandboxChoice, dict[str, str]]],
-    db: Database,
-    actor: Actor,
-    sandbox_type: str,
-) -> tuple[SandboxChoice, dict[str, str]]:
-    """`load_sandbox` without a database round trip on most calls (see `toolhub.cache` for staleness)."""
-    key = (actor.organization_id, sandbox_type)
-    found = cache.get(key)
-    if found is None:
-        async with db.session() as session:
-            found = await load_sandbox(
-                SandboxConfigRepository(session, actor), SandboxEnvVarRepository(session, actor), sandbox_type
-            )
-        cache.put(key, found)
-    return found
+        return SandboxChoice(sandbox_type=sandbox_type, config=CONFIG_MODELS[sandbox_type]().model_dump())
+    return SandboxChoice(sandbox_type=sandbox_type, config=row.config, env=await env_vars.as_dict(row.id))

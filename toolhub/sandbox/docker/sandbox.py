@@ -94,6 +94,8 @@ class PoolKey:
 class DockerSandbox:
     """Runs custom Python tools in Docker containers; see the module docstring. Call `close()` when done."""
 
+    config_model = DockerSandboxConfig
+
     def __init__(self, work_dir: Path, options: DockerOptions | None = None) -> None:
         """
         Args:
@@ -136,12 +138,11 @@ class DockerSandbox:
             self._started = True
 
     async def run(self, invocation: ToolInvocation, config: DockerSandboxConfig | None = None) -> ExecutionResult:
-        """Run one call under a Docker sandbox config (the defaults when None).
-
-        The config supplies what a `ToolInvocation` cannot carry (image, cpus, pids_limit, tmp_mb, pool_size) and
-        adds to what both carry (pip_requirements, network); timeout, memory and sandbox_dir come from the
-        invocation, where the executor puts the config's.
-        """
+        """Run one call under a stored Docker sandbox config (applied to the invocation: see
+        `DockerSandboxConfig.applied_to`), or as the invocation says with the default image, cpus, pids and pool
+        size when None."""
+        if config is not None:
+            invocation = config.applied_to(invocation)
         config = config or _DEFAULT_CONFIG
         limits = dataclasses.replace(
             invocation.limits, max_processes=min(invocation.limits.max_processes, config.pids_limit)
@@ -153,7 +154,9 @@ class DockerSandbox:
                 outcome = await pool.run(invocation, _environment(invocation))
         except SandboxError as exc:
             elapsed = (time.perf_counter() - started) * 1000
-            return ExecutionResult.failure(invocation.name, type(exc).__name__, str(exc), duration_ms=elapsed)
+            return ExecutionResult.failure(
+                invocation.name, type(exc).__name__, str(exc), duration_ms=elapsed, cause=exc
+            )
         return to_result(invocation, outcome)
 
     async def build_images(self, config: DockerSandboxConfig | None = None) -> str:
@@ -294,9 +297,7 @@ def build_image(work_dir: Path, options: DockerOptions | None = None) -> str:
 def _pool_key(invocation: ToolInvocation, config: DockerSandboxConfig) -> PoolKey:
     """Raises SandboxError for a missing sandbox_dir, InvalidRequirementError for a requirement that is not a
     plain package name and version."""
-    requirements, sandbox_dir = requirements_and_sandbox_dir(
-        [*invocation.pip_requirements, *(str(r) for r in config.pip_requirements)], invocation.sandbox_dir
-    )
+    requirements, sandbox_dir = requirements_and_sandbox_dir(invocation.pip_requirements, invocation.sandbox_dir)
     return PoolKey(
         tenant=invocation.tenant,
         image=config.image,
@@ -304,7 +305,7 @@ def _pool_key(invocation: ToolInvocation, config: DockerSandboxConfig) -> PoolKe
         memory_mb=invocation.limits.memory_mb,
         cpus=config.cpus,
         pids_limit=invocation.limits.max_processes,
-        network=invocation.allow_network or config.network,
+        network=invocation.allow_network,
         tmp_mb=config.tmp_mb,
         sandbox_dir=sandbox_dir,
         preload=preload_for(invocation),

@@ -22,6 +22,7 @@ from typing import Any
 
 from toolhub.sandbox.local import bwrap, egress
 from toolhub.sandbox.base import ExecutionResult, SandboxError, ToolInvocation
+from toolhub.sandbox.config_models import LocalSandboxConfig
 from toolhub.sandbox.pools import PoolSet
 from toolhub.sandbox.wire import Outcome, preload_for, to_result
 from toolhub.sandbox.requirements import normalize_all, requirements_and_sandbox_dir
@@ -91,24 +92,26 @@ class LocalSandbox:
         self._pools: PoolSet[PoolKey, _Pool] = PoolSet(max_pools)
         self._setup_lock = asyncio.Lock()
 
-    async def check(self) -> str | None:
-        """None when tools can run here as configured, else why not (said once at start-up, and on every call)."""
-        if not self._confine:
-            return None
-        try:
-            await self._confinement_for_workers()
-        except SandboxError as exc:
-            return str(exc)
-        return None
+    async def start(self) -> None:
+        """Check, once, that tools can run here as configured. Raises SandboxError saying why not (every call then
+        fails with the same reason)."""
+        await self._confinement_for_workers()
 
-    async def run(self, invocation: ToolInvocation) -> ExecutionResult:
+    config_model = LocalSandboxConfig
+
+    async def run(self, invocation: ToolInvocation, config: LocalSandboxConfig | None = None) -> ExecutionResult:
+        """Run one call, under `config` (a stored local sandbox config) when given, else as the invocation says."""
+        if config is not None:
+            invocation = config.applied_to(invocation)
         started = time.perf_counter()
         try:
             async with self._pool(invocation) as pool:
                 outcome = await pool.run(invocation)
         except SandboxError as exc:
             elapsed = (time.perf_counter() - started) * 1000
-            return ExecutionResult.failure(invocation.name, type(exc).__name__, str(exc), duration_ms=elapsed)
+            return ExecutionResult.failure(
+                invocation.name, type(exc).__name__, str(exc), duration_ms=elapsed, cause=exc
+            )
         return to_result(invocation, outcome)
 
     async def prewarm(self, pip_requirements: Sequence[str] = (), *, allow_network: bool = False) -> None:

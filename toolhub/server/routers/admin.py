@@ -1,16 +1,17 @@
 """Admin routes (server password only): users, organizations and per-user API keys."""
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolhub.server.deps import AdminPrincipal, Db
+from toolhub.server.deps import AdminPrincipal, Db, Users
+from toolhub.server.listing import ListParams, list_params
 from toolhub.server.routers import API_PREFIX
 from toolhub.store.repositories import IdentityRepository
 
 router = APIRouter(prefix=f"{API_PREFIX}/admin", tags=["admin"])
-MAX_PAGE = 10_000
 
 
 class OrmModel(BaseModel):
@@ -62,11 +63,10 @@ class ApiKeyCreated(ApiKeyOut):
 
 
 @router.get("/users", response_model=list[UserOut], operation_id="list_users")
-async def list_users(
-    _: AdminPrincipal, db: Db, after: str | None = None, limit: int | None = Query(50, ge=1, le=MAX_PAGE)
-):
+async def list_users(_: AdminPrincipal, db: Db, page: Annotated[ListParams, list_params(limit=50, order="asc")]):
+    """All users, oldest first (toolhub's own route: `order=asc` so new rows land on the last page)."""
     async with db.session() as session:
-        return await IdentityRepository(session).list_users(after, limit)
+        return await IdentityRepository(session).list_users(**page.cursor())
 
 
 @router.post("/users", response_model=UserOut, operation_id="create_user")
@@ -76,29 +76,21 @@ async def create_user(body: UserCreate, _: AdminPrincipal, db: Db):
 
 
 @router.delete("/users", response_model=UserOut, operation_id="delete_user")
-async def delete_user_by_query(request: Request, _: AdminPrincipal, db: Db, user_id: str = Query(...)):
+async def delete_user_by_query(_: AdminPrincipal, users: Users, user_id: str = Query(...)):
     """Letta's form: `DELETE /v1/admin/users?user_id=…`."""
-    return await _delete_user(request, db, user_id)
+    return await users.delete(user_id)
 
 
 @router.delete("/users/{user_id}", response_model=UserOut, operation_id="delete_user_by_id")
-async def delete_user(user_id: str, request: Request, _: AdminPrincipal, db: Db):
-    return await _delete_user(request, db, user_id)
-
-
-async def _delete_user(request: Request, db: Db, user_id: str):
-    async with db.session() as session:
-        deleted = await IdentityRepository(session).delete_user(user_id)
-    request.app.state.actors.forget(lambda key: key == user_id)
-    return deleted
+async def delete_user(user_id: str, _: AdminPrincipal, users: Users):
+    return await users.delete(user_id)
 
 
 @router.get("/orgs", response_model=list[OrganizationOut], operation_id="list_orgs")
-async def list_orgs(
-    _: AdminPrincipal, db: Db, after: str | None = None, limit: int | None = Query(50, ge=1, le=MAX_PAGE)
-):
+async def list_orgs(_: AdminPrincipal, db: Db, page: Annotated[ListParams, list_params(limit=50, order="asc")]):
+    """All organizations, oldest first (as `list_users`)."""
     async with db.session() as session:
-        return await IdentityRepository(session).list_organizations(after, limit)
+        return await IdentityRepository(session).list_organizations(**page.cursor())
 
 
 @router.post("/orgs", response_model=OrganizationOut, operation_id="create_organization")
@@ -115,9 +107,12 @@ async def create_api_key(user_id: str, _: AdminPrincipal, db: Db, body: ApiKeyCr
 
 
 @router.get("/users/{user_id}/api-keys", response_model=list[ApiKeyOut], operation_id="list_api_keys")
-async def list_api_keys(user_id: str, _: AdminPrincipal, db: Db):
+async def list_api_keys(
+    user_id: str, _: AdminPrincipal, db: Db, page: Annotated[ListParams, list_params(limit=50, order="asc")]
+):
+    """The user's keys, revoked ones included, oldest first (as `list_users`)."""
     async with db.session() as session:
-        return await IdentityRepository(session).list_api_keys(user_id)
+        return await IdentityRepository(session).list_api_keys(user_id, **page.cursor())
 
 
 @router.delete("/users/{user_id}/api-keys/{key_id}", response_model=ApiKeyOut, operation_id="revoke_api_key")

@@ -1,22 +1,18 @@
 """`/v1/tools`: Letta's tool CRUD, upsert, base tools and schema generation."""
 
-import os
 import uuid
 from datetime import datetime, timezone
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
-from toolhub.builtin_tools.base import base_tool_names
-from toolhub.server.deps import CurrentActor, Db
+from toolhub.server.deps import CurrentActor, Db, Executor, Tools
+from toolhub.server.listing import ListParams, list_params, many
 from toolhub.server.routers import API_PREFIX
-from toolhub.sandbox.base import ExecutionResult, ToolInvocation, merge_environment
-from toolhub.sandbox.config_models import requirement_strings
-from toolhub.store.repositories.tools import ToolRepository
+from toolhub.store.repositories.tools import ToolFilters, ToolRepository
 from toolhub.tools import registry
-from toolhub.tools.executor import return_text
+from toolhub.tools.executor import ExecutionContext, ToolOutcome
 from toolhub.tools.model import (
-    DEFAULT_RETURN_CHAR_LIMIT,
     GenerateSchemaRequest,
     Tool,
     ToolCreate,
@@ -25,7 +21,7 @@ from toolhub.tools.model import (
     ToolRunRequest,
     ToolUpdate,
 )
-from toolhub.tools.sandbox_choice import cached_sandbox, sandbox_type_for
+from toolhub.tools.spec import ToolCall
 
 router = APIRouter(prefix=f"{API_PREFIX}/tools", tags=["tools"])
 
@@ -34,123 +30,110 @@ router = APIRouter(prefix=f"{API_PREFIX}/tools", tags=["tools"])
 async def list_tools(
     actor: CurrentActor,
     db: Db,
-    after: str | None = None,
-    limit: int | None = Query(50, ge=1, le=10_000),
-    name: str | None = None,
+    page: Annotated[ListParams, list_params(limit=50, order="desc")],
+    order_by: Annotated[Literal["created_at"], Query(description="Field to sort by.")] = "created_at",
+    name: Annotated[str | None, Query(description="Only the tool with this exact name.")] = None,
+    names: Annotated[list[str] | None, Query(description="Only tools with any of these names (repeatable).")] = None,
+    tool_ids: Annotated[list[str] | None, Query(description="Only these ids (repeatable or comma-separated).")] = None,
+    search: Annotated[str | None, Query(description="Only tools whose name contains this, ignoring case.")] = None,
+    tool_types: Annotated[
+        list[str] | None, Query(description="Only these tool types (repeatable or comma-separated).")
+    ] = None,
+    exclude_tool_types: Annotated[list[str] | None, Query(description="Not these tool types (as tool_types).")] = None,
+    return_only_letta_tools: Annotated[
+        bool, Query(description="Only tools whose tool_type starts with 'letta_'.")
+    ] = False,
 ) -> list[Any]:
+    """Letta 1.x's tool list: newest first by default, keyset cursors, filters ANDed. A first page (no cursor)
+    makes sure the base tools exist, as Letta's does."""
+    filters = ToolFilters(
+        name=name,
+        names=tuple(names or ()),
+        tool_ids=many(tool_ids),
+        search=search,
+        tool_types=many(tool_types),
+        exclude_tool_types=many(exclude_tool_types),
+        only_letta_tools=return_only_letta_tools,
+    )
     async with db.session() as session:
         tools = ToolRepository(session, actor)
-        if name is not None:
-            found = await tools.get_by_name(name)
-            return [found] if found else []
-        if after is None:
+        if page.after is None and page.before is None:
             await registry.ensure_base_tools(tools)
-        return await tools.list(after=after, limit=limit)
+        return await tools.list(*filters.conditions(), **page.cursor())
 
 
 @router.get("/count", response_model=int, operation_id="count_tools")
-async def count_tools(actor: CurrentActor, db: Db, include_base_tools: bool = False) -> int:
+async def count_tools(actor: CurrentActor, tools: Tools, include_base_tools: bool = False) -> int:
     """Counts what it says: all tools with `include_base_tools=true`, else only non-base tools."""
-    async with db.session() as session:
-        return await ToolRepository(session, actor).count(() if include_base_tools else base_tool_names())
+    return await tools.count(actor, include_base_tools=include_base_tools)
 
 
 @router.post("/add-base-tools", response_model=list[Tool], operation_id="add_base_tools")
-async def add_base_tools(actor: CurrentActor, db: Db) -> list[Any]:
-    async with db.session() as session:
-        return await registry.upsert_base_tools(ToolRepository(session, actor))
+async def add_base_tools(actor: CurrentActor, tools: Tools) -> list[Any]:
+    return await tools.add_base_tools(actor)
 
 
 @router.post("/generate-schema", operation_id="generate_json_schema")
-async def generate_json_schema(body: GenerateSchemaRequest, actor: CurrentActor) -> dict[str, Any]:
-    return (await registry.derive_schema_fields(body.code, caller=actor.user_id)).json_schema
+async def generate_json_schema(body: GenerateSchemaRequest, actor: CurrentActor, tools: Tools) -> dict[str, Any]:
+    return dict(await tools.generate_schema(actor, body.code))
 
 
 @router.post("/run", response_model=ToolReturnMessage, operation_id="run_tool_from_source")
-async def run_tool_from_source(body: ToolRunFromSource, request: Request, actor: CurrentActor, db: Db) -> Any:
+async def run_tool_from_source(
+    body: ToolRunFromSource, actor: CurrentActor, tools: Tools, executor: Executor
+) -> ToolReturnMessage:
     """Run source in the server's default sandbox without storing a tool. A failing tool is a 200 with
-    `status: "error"`; only a request the client must fix (bad source, wrong source_type) is a 4xx."""
-    derived = await registry.derive_schema_fields(
-        body.source_code,
-        caller=actor.user_id,
-        source_type=body.source_type,
-        json_schema=body.json_schema,
-        args_json_schema=body.args_json_schema,
-    )
-    sandbox_type = sandbox_type_for(request.app.state.settings.sandbox)
-    choice, config_env = await cached_sandbox(request.app.state.sandbox_configs, db, actor, sandbox_type)
-    invocation = ToolInvocation(
-        name=derived.name,
-        source_code=body.source_code,
-        args=body.args,
-        tenant=actor.organization_id,
-        json_schema=derived.json_schema,
-        args_json_schema=body.args_json_schema,
-        pip_requirements=requirement_strings(body.pip_requirements),
-        env=merge_environment(os.environ, config_env, None, body.env_vars),
-    )
-    result = await request.app.state.executor.run_python(choice, invocation)
-    return _tool_return_message(derived.name, result, DEFAULT_RETURN_CHAR_LIMIT)
+    `status: "error"`; a request the client must fix (bad source, wrong source_type) is a 4xx; a sandbox that
+    cannot run it is a 503 with `code` and `retryable`."""
+    call = ToolCall(spec=await tools.spec_from_source(actor, body), args=body.args)
+    outcome = await executor.execute(call, ExecutionContext(actor=actor, call_env=body.env_vars or {}))
+    return _tool_return_message(outcome)
 
 
 @router.post("/{tool_id}/run", response_model=ToolReturnMessage, operation_id="run_tool")
-async def run_tool(tool_id: str, body: ToolRunRequest, request: Request, actor: CurrentActor, db: Db) -> Any:
+async def run_tool(
+    tool_id: str, body: ToolRunRequest, actor: CurrentActor, tools: Tools, executor: Executor
+) -> ToolReturnMessage:
     """Run a stored tool by id through the executor (custom tools in their sandbox, MCP tools over the bridge),
     without an agent: the same door an agent's tool call goes through."""
-    settings = request.app.state.settings
-    async with db.session() as session:
-        tool = await ToolRepository(session, actor).get(tool_id)
-    sandbox_type = sandbox_type_for(settings.sandbox, None, tool.metadata_)
-    choice, config_env = await cached_sandbox(request.app.state.sandbox_configs, db, actor, sandbox_type)
-    env = merge_environment(os.environ, config_env, None, body.env_vars)
-    result = await request.app.state.executor.run(tool, body.args, actor.organization_id, env=env, sandbox=choice)
-    return _tool_return_message(tool.name, result, tool.return_char_limit)
+    call = ToolCall(spec=await tools.spec(actor, tool_id), args=body.args)
+    outcome = await executor.execute(call, ExecutionContext(actor=actor, call_env=body.env_vars or {}))
+    return _tool_return_message(outcome)
 
 
-def _tool_return_message(name: str, result: ExecutionResult, limit: int) -> ToolReturnMessage:
+def _tool_return_message(outcome: ToolOutcome) -> ToolReturnMessage:
     return ToolReturnMessage(
         id=f"message-{uuid.uuid4()}",
         date=datetime.now(timezone.utc).replace(microsecond=0),
-        name=name,
-        tool_return=return_text(result.func_return, limit),
-        status=result.status,
+        name=outcome.name,
+        tool_return=outcome.text,
+        status=outcome.status,
         tool_call_id=f"call-{uuid.uuid4().hex[:24]}",
-        stdout=[result.stdout] if result.stdout else [],
-        stderr=[result.stderr] if result.stderr else [],
+        stdout=[outcome.stdout] if outcome.stdout else [],
+        stderr=[outcome.stderr] if outcome.stderr else [],
     )
 
 
 @router.get("/{tool_id}", response_model=Tool, operation_id="retrieve_tool")
-async def retrieve_tool(tool_id: str, actor: CurrentActor, db: Db) -> Any:
-    async with db.session() as session:
-        return await ToolRepository(session, actor).get(tool_id)
+async def retrieve_tool(tool_id: str, actor: CurrentActor, tools: Tools) -> Any:
+    return await tools.get(actor, tool_id)
 
 
 @router.post("", response_model=Tool, operation_id="create_tool")
-async def create_tool(body: ToolCreate, actor: CurrentActor, db: Db) -> Any:
-    columns = await registry.columns_for_create(body, caller=actor.user_id)
-    async with db.session() as session:
-        return await ToolRepository(session, actor).create(**columns)
+async def create_tool(body: ToolCreate, actor: CurrentActor, tools: Tools) -> Any:
+    return await tools.create(actor, body)
 
 
 @router.put("", response_model=Tool, operation_id="upsert_tool")
-async def upsert_tool(body: ToolCreate, actor: CurrentActor, db: Db) -> Any:
-    columns = await registry.columns_for_create(body, caller=actor.user_id)
-    async with db.session() as session:
-        return await ToolRepository(session, actor).upsert(**columns)
+async def upsert_tool(body: ToolCreate, actor: CurrentActor, tools: Tools) -> Any:
+    return await tools.upsert(actor, body)
 
 
 @router.patch("/{tool_id}", response_model=Tool, operation_id="modify_tool")
-async def modify_tool(tool_id: str, body: ToolUpdate, actor: CurrentActor, db: Db) -> Any:
-    async with db.session() as session:
-        current = await ToolRepository(session, actor).get(tool_id)
-    columns = await registry.columns_for_update(current, body, caller=actor.user_id)
-    async with db.session() as session:
-        tools = ToolRepository(session, actor)
-        return await tools.update(await tools.get(tool_id), **columns)
+async def modify_tool(tool_id: str, body: ToolUpdate, actor: CurrentActor, tools: Tools) -> Any:
+    return await tools.modify(actor, tool_id, body)
 
 
 @router.delete("/{tool_id}", operation_id="delete_tool")
-async def delete_tool(tool_id: str, actor: CurrentActor, db: Db) -> None:
-    async with db.session() as session:
-        await ToolRepository(session, actor).delete(tool_id)
+async def delete_tool(tool_id: str, actor: CurrentActor, tools: Tools) -> None:
+    await tools.delete(actor, tool_id)

@@ -15,6 +15,9 @@ class MCPServerRepository(OrgRepository[MCPServer]):
     model = MCPServer
     label = "MCP server"
 
+    def conflict_message(self, row: MCPServer) -> str:
+        return f"MCP server {row.server_name!r} already exists"
+
     async def by_name(self, server_name: str) -> MCPServer:
         row = await self.find(MCPServer.server_name == server_name)
         if row is None:
