@@ -56,14 +56,21 @@ _NEW_MOUNT_API = {"open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig"
 """Numbered alike on every architecture (added after the tables were unified)."""
 
 
-def apply(limits: dict, uid: int | None) -> None:
+def prepare() -> int:
+    """What a warm spare does before its call arrives, off the call's path: install the system-call filter (it
+    allows everything `apply` still does) and measure the address space the spare already has. Returns that."""
+    deny_dangerous_syscalls()
+    return _address_space_in_use()
+
+
+def apply(limits: dict, uid: int | None, address_space: int) -> None:
     """Cap this process and everything it starts, then give up root for `uid` if one is given.
 
-    The memory cap is counted on top of the address space the warm worker already had when it forked, so
-    `memory_mb` is what the tool itself may allocate, whatever the worker preloaded.
+    The memory cap is counted on top of `address_space`, what the warm spare had (see `prepare`), so `memory_mb`
+    is what the tool itself may allocate, whatever the worker preloaded.
     """
     cpu_s = limits.get("cpu_s") or math.ceil(limits["timeout_s"]) + 1
-    _set(resource.RLIMIT_AS, _address_space_in_use() + limits["memory_mb"] * _MIB)
+    _set(resource.RLIMIT_AS, address_space + limits["memory_mb"] * _MIB)
     # Soft limit first so the tool dies of SIGXCPU (reported as a CPU timeout); the hard limit backs it up.
     _set(resource.RLIMIT_CPU, cpu_s, hard=cpu_s + 1)
     _set(resource.RLIMIT_NPROC, limits["max_processes"])
@@ -72,7 +79,6 @@ def apply(limits: dict, uid: int | None) -> None:
     _set(resource.RLIMIT_CORE, 0)
     if uid is not None:
         drop_to(uid)
-    deny_dangerous_syscalls()
 
 
 def drop_to(uid: int) -> None:

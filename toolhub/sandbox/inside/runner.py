@@ -410,37 +410,42 @@ def run_spare(control_fd: int, pipes: dict[str, int], zygote: Zygote) -> None:
         sys.stdout.reconfigure(line_buffering=True)
         os.environ.clear()  # the call brings its own; clearing now keeps it off the call's path
         zygote.invoke.warm_up()
+        address_space = zygote.limits.prepare()
         order, payload = read_frame(control_fd), read_frame(control_fd)
         if payload is None:  # the worker stopped before it needed this spare
             os._exit(0)
         os.close(control_fd)
         order = json.loads(order)
-        _run_call(json.loads(payload), Path(order["workdir"]), order["uid"], result_fd, zygote)
+        _run_call(json.loads(payload), Path(order["workdir"]), order["uid"], result_fd, zygote, address_space)
     except BaseException:  # a failure of the harness itself: say so on stderr, exit without a result
         traceback.print_exc()
         _flush_standard_streams()
         os._exit(70)
 
 
-def _run_call(request: dict, workdir: Path, uid: int | None, result_fd: int, zygote: Zygote) -> None:
+def _run_call(
+    request: dict, workdir: Path, uid: int | None, result_fd: int, zygote: Zygote, address_space: int
+) -> None:
     os.chdir(workdir)
     os.environ.update(request["env"])
     os.environ.setdefault("HOME", str(workdir))
     os.environ.setdefault("TMPDIR", str(workdir))
-    zygote.limits.apply(request["limits"], uid)
+    zygote.limits.apply(request["limits"], uid, address_space)
     harness = os.getpid()
     result = zygote.invoke.run_tool(request)
     if os.getpid() != harness:  # a process the tool forked returned from it: only the harness reports
         os._exit(0)
     data = json.dumps(result, default=str).encode()
     _flush_standard_streams()
-    if uid is not None:
-        zygote.limits.kill_everything_of_mine()
-    # Closing stdout and stderr before writing the result lets the worker report as soon as the result is in,
-    # without waiting for this process to be torn down.
+    # Closing every pipe once the result is in lets the worker report at once; what the call left behind (its
+    # processes, its System V IPC objects) is cleaned up after that, off the caller's path but before this process
+    # exits, which is when the worker gives the call's uid to another call.
     os.close(1)
     os.close(2)
     write_all(result_fd, [data])
+    os.close(result_fd)
+    if uid is not None:
+        zygote.limits.kill_everything_of_mine()
     os._exit(0)
 
 
