@@ -17,3 +17,18 @@ def tool(
     if timeout_s is not None:
         fields["limits"] = SandboxLimits(timeout_s=timeout_s)
     return ToolInvocation(name=match[1], source_code=source, args=args or {}, **fields)
+
+
+REACH = """
+def reach(targets: list) -> dict:
+    import socket
+    outcomes = {"interfaces": sorted(name for _, name in socket.if_nameindex())}
+    for host, port in targets:
+        try:
+            socket.create_connection((host, port), timeout=2).close()
+            outcomes[f"{host}:{port}"] = "connected"
+        except OSError as exc:
+            outcomes[f"{host}:{port}"] = type(exc).__name__
+    return outcomes
+"""
+"""A tool that tries each (host, port) and lists its network interfaces: what a sandbox lets it reach."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sandbox.helpers import tool
+from tests.sandbox.helpers import REACH, tool
 from toolhub.sandbox.base import Sandbox, merge_environment
 
 CONNECT = """
@@ -37,19 +37,6 @@ async def test_network_is_blocked_by_default(sandbox: Sandbox, listener: int) ->
     assert result.func_return == "ConnectionRefusedError"  # its own empty network namespace
 
 
-REACH = """
-def reach(targets: list) -> dict:
-    import socket
-    outcomes = {}
-    for host, port in targets:
-        try:
-            socket.create_connection((host, port), timeout=2).close()
-            outcomes[host] = "connected"
-        except OSError as exc:
-            outcomes[host] = type(exc).__name__
-    outcomes["interfaces"] = sorted(name for _, name in socket.if_nameindex())
-    return outcomes
-"""
 
 
 def _host_addresses() -> list[str]:

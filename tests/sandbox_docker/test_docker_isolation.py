@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.sandbox.helpers import tool
+from tests.sandbox.helpers import REACH, tool
 from tests.sandbox_docker.conftest import containers_of, unique_owner
 from toolhub.sandbox.base import SandboxLimits
 from toolhub.sandbox.config_models import DockerSandboxConfig
@@ -22,18 +22,6 @@ from toolhub.sandbox.docker.network import NETWORK
 if TYPE_CHECKING:
     from docker import DockerClient
 
-REACH = """
-def reach(targets: list) -> dict:
-    import os, socket
-    outcomes = {"interfaces": sorted(os.listdir("/sys/class/net"))}
-    for host, port in targets:
-        try:
-            socket.create_connection((host, port), timeout=2).close()
-            outcomes[f"{host}:{port}"] = "connected"
-        except OSError as exc:
-            outcomes[f"{host}:{port}"] = type(exc).__name__
-    return outcomes
-"""
 
 
 @pytest.fixture
