@@ -24,6 +24,8 @@ class ToolhubError(Exception):
     status_code: int = 400
     code: str = "invalid_input"
     retryable: bool = False
+    retry_after_seconds: int | None = None
+    """Sent as `Retry-After` when known."""
 
     def __init__(self, detail: Any) -> None:
         super().__init__(detail if isinstance(detail, str) else repr(detail))
@@ -31,8 +33,8 @@ class ToolhubError(Exception):
 
     @property
     def headers(self) -> dict[str, str]:
-        """Response headers this error asks for (e.g. `Retry-After`); the HTTP layer adds its own."""
-        return {}
+        """Response headers this error asks for (`Retry-After`); the HTTP layer adds its own."""
+        return {} if self.retry_after_seconds is None else {"Retry-After": str(self.retry_after_seconds)}
 
 
 class InvalidInputError(ToolhubError):
@@ -92,10 +94,6 @@ class TooManyRequestsError(ToolhubError):
         super().__init__(detail)
         self.retry_after_seconds = retry_after_seconds
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after_seconds)}
-
 
 class ToolInfrastructureError(ToolhubError):
     """The machinery a tool call needs failed (503); the tool itself may never have run.
@@ -119,10 +117,6 @@ class ToolInfrastructureError(ToolhubError):
         if retryable is not None:
             self.retryable = retryable
         self.retry_after_seconds = retry_after_seconds
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {} if self.retry_after_seconds is None else {"Retry-After": str(self.retry_after_seconds)}
 
 
 class SandboxUnavailableError(ToolInfrastructureError):

@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.server import ServerProcess, fresh_database_url
 from toolhub.errors import InvalidInputError
-from toolhub.tools.sandbox_choice import sandbox_type_for
+from toolhub.tools.sandbox_choice import choose_sandbox
 
 PASSWORD = "hardening-password"
 ADMIN = {"Authorization": f"Bearer {PASSWORD}"}
@@ -324,9 +324,9 @@ def test_tool_metadata_is_validated_on_update(admin):
 def test_stored_metadata_of_the_wrong_type_is_a_400_not_a_type_error():
     for bad in (["docker"], {"a": 1}, 3):
         with pytest.raises(InvalidInputError):
-            sandbox_type_for("local", None, {"sandbox": bad})
+            choose_sandbox("local", None, bad)  # a tool's metadata_.sandbox
         with pytest.raises(InvalidInputError):
-            sandbox_type_for("local", {"tool_sandbox": bad}, None)
+            choose_sandbox("local", bad, None)  # an agent's metadata.tool_sandbox
 
 
 def test_wrong_argument_shapes_are_4xx(admin):

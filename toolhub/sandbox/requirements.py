@@ -66,3 +66,9 @@ def requirements_and_sandbox_dir(
         if (resolved / "requirements.txt").is_file():
             wanted += read_requirements_file(resolved / "requirements.txt")
     return normalize_all(wanted), resolved
+
+
+def overlaps(path: Path, other: Path) -> bool:
+    """Whether one of two resolved paths is, contains or lies inside the other: a sandbox_dir that overlaps the
+    server's private data would show it to tools."""
+    return path.is_relative_to(other) or other.is_relative_to(path)

@@ -25,6 +25,7 @@ from toolhub.sandbox.config_models import (
     parse_sandbox_config,
     requirement_strings,
 )
+from toolhub.sandbox.requirements import overlaps
 from toolhub.store.db import Database
 from toolhub.store.models import SandboxConfig, SandboxEnvVar
 from toolhub.store.repositories import Actor
@@ -175,7 +176,7 @@ def _check_sandbox_dir(settings: Settings, config: Mapping[str, Any]) -> None:
         return
     chosen = Path(config["sandbox_dir"]).expanduser().resolve()
     home = settings.home.resolve()
-    if chosen == home or chosen in home.parents or home in chosen.parents:
+    if overlaps(chosen, home):
         raise InvalidInputError(
             f"sandbox_dir {str(chosen)!r} is, contains or lies inside the server's home {str(home)!r} "
             "(TOOLHUB_HOME, which holds its database); pick a directory outside it"

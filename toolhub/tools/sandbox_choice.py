@@ -48,15 +48,6 @@ def choose_sandbox(server_default: str, *choices: object) -> str:
     return chosen
 
 
-def sandbox_type_for(
-    server_default: str, agent_metadata: Mapping[str, Any] | None = None, tool_metadata: Mapping[str, Any] | None = None
-) -> str:
-    """`choose_sandbox` over an agent's `metadata` and a tool's `metadata_` as stored."""
-    return choose_sandbox(
-        server_default, (agent_metadata or {}).get("tool_sandbox"), (tool_metadata or {}).get("sandbox")
-    )
-
-
 async def load_sandbox(
     configs: SandboxConfigRepository, env_vars: SandboxEnvVarRepository, sandbox_type: str
 ) -> SandboxChoice:

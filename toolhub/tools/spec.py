@@ -5,11 +5,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from toolhub.sandbox.config_models import requirement_strings
+from toolhub.sandbox.config_models import MAX_TIMEOUT_S, requirement_strings
 from toolhub.store.models import Tool as ToolRow
 from toolhub.tools.model import DEFAULT_RETURN_CHAR_LIMIT
-
-MAX_STORED_TIMEOUT_S = 86_400
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,7 +94,7 @@ def _copied(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _timeout(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_STORED_TIMEOUT_S:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_TIMEOUT_S:
         return None
     return float(value)
 

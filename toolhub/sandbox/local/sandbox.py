@@ -25,7 +25,7 @@ from toolhub.sandbox.base import ExecutionResult, SandboxError, ToolInvocation
 from toolhub.sandbox.config_models import LocalSandboxConfig
 from toolhub.sandbox.pools import PoolSet
 from toolhub.sandbox.wire import Outcome, preload_for, to_result
-from toolhub.sandbox.requirements import normalize_all, requirements_and_sandbox_dir
+from toolhub.sandbox.requirements import normalize_all, overlaps, requirements_and_sandbox_dir
 from toolhub.sandbox.local.venvs import Venv, VenvCache, VenvLease, compile_command, site_packages
 from toolhub.sandbox.uv import InstallError
 from toolhub.sandbox.worker import WorkerProcess
@@ -49,6 +49,8 @@ class PoolKey:
 
 class LocalSandbox:
     """Runs custom Python tools on this machine; see the module docstring. Call `close()` when done."""
+
+    config_model = LocalSandboxConfig
 
     def __init__(
         self,
@@ -96,8 +98,6 @@ class LocalSandbox:
         """Check, once, that tools can run here as configured. Raises SandboxError saying why not (every call then
         fails with the same reason)."""
         await self._confinement_for_workers()
-
-    config_model = LocalSandboxConfig
 
     async def run(self, invocation: ToolInvocation, config: LocalSandboxConfig | None = None) -> ExecutionResult:
         """Run one call, under `config` (a stored local sandbox config) when given, else as the invocation says."""
@@ -159,7 +159,7 @@ class LocalSandbox:
         """The pool for this call, held in use until the block ends. Raises SandboxError (a bad requirement or
         sandbox_dir, no confinement here, the sandbox closed)."""
         requirements, sandbox_dir = requirements_and_sandbox_dir(invocation.pip_requirements, invocation.sandbox_dir)
-        if sandbox_dir is not None and any(_overlaps(sandbox_dir, private) for private in self._private_dirs):
+        if sandbox_dir is not None and any(overlaps(sandbox_dir, private) for private in self._private_dirs):
             raise SandboxError(f"the sandbox_dir {str(sandbox_dir)!r} overlaps the server's private data")
         key = PoolKey(invocation.tenant, requirements, invocation.allow_network, sandbox_dir, preload_for(invocation))
 
@@ -268,10 +268,6 @@ def _chown_tree(root: Path, uid: int) -> None:
     for directory, dirs, files in os.walk(root):
         for name in (*dirs, *files):
             os.lchown(os.path.join(directory, name), uid, uid)
-
-
-def _overlaps(path: Path, private: Path) -> bool:
-    return path.is_relative_to(private) or private.is_relative_to(path)
 
 
 StartWorker = Callable[[PoolKey, Venv], Awaitable[tuple[WorkerProcess, Path | None]]]
