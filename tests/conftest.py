@@ -6,6 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.fakes.llm_server import FakeLLM
 from tests.support.server import BACKENDS, ServerProcess, fresh_database_url
 
 
@@ -44,3 +45,18 @@ def make_server(backend: str, tmp_path: Path) -> Iterator[Callable[..., ServerPr
     yield make
     for proc in started:
         proc.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_llm() -> Iterator[FakeLLM]:
+    """One fake OpenAI-compatible LLM server for the whole session; use `llm` for a clean one per test."""
+    fake = FakeLLM().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def llm(fake_llm: FakeLLM) -> FakeLLM:
+    """The session's fake LLM with an empty script and no recorded requests."""
+    fake_llm.reset()
+    return fake_llm

@@ -72,6 +72,13 @@ class ConflictError(ToolhubError):
     code = "conflict"
 
 
+class InternalError(ToolhubError):
+    """Something failed inside the server that the client could not have caused (500); logged with its trace."""
+
+    status_code = 500
+    code = "internal_error"
+
+
 class SettingsError(Exception):
     """A setting is unknown or malformed; start-up stops and names it."""
 

@@ -1,23 +1,15 @@
 """The official letta-client 1.12.1 judges `GET /v1/tools` paging: its auto-pagination follows `after=<last id>`
 (or `before=<first id>`) until an empty page, so a cursor the server ignores makes it loop forever.
 
-The 1.x SDK is the same `letta_client` package as the 0.1.197 the other tests use, so it runs in its own
-virtualenv (`.venv-letta1`, made by `scripts/bootstrap dev`), in a subprocess with a timeout: a loop fails the
-test instead of hanging it.
+It runs in a subprocess with a timeout (`tests.support.sdk1`): a loop fails the test instead of hanging it.
 """
 
-import json
-import subprocess
 import uuid
-from pathlib import Path
 
 import httpx
-import pytest
 
+from tests.support.sdk1 import run_letta1
 from tests.support.server import ServerProcess
-
-LETTA1_PYTHON = Path(__file__).resolve().parents[2] / ".venv-letta1" / "bin" / "python"
-TIMEOUT_SECONDS = 60
 
 SCRIPT = """
 import json, sys
@@ -36,18 +28,6 @@ print(json.dumps({
 """
 
 
-def run_sdk(*args: str) -> dict:
-    if not LETTA1_PYTHON.exists():
-        pytest.fail(f"{LETTA1_PYTHON} is missing: run scripts/bootstrap dev")
-    try:
-        command = [str(LETTA1_PYTHON), "-c", SCRIPT, *args]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"letta-client 1.x did not finish listing in {TIMEOUT_SECONDS}s: its pagination loops")
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
-
-
 def adder_source(name: str) -> str:
     docstring = '"""Add.\n\n    Args:\n        a: A.\n        b: B.\n    """'
     return f"def {name}(a: int, b: int) -> int:\n    {docstring}\n    return a + b\n"
@@ -62,7 +42,7 @@ def test_sdk_1x_auto_pagination_sees_each_tool_once(server: ServerProcess, clien
         created = [http.post("/v1/tools", json={"source_code": source}).json() for source in sources]
         newest_first = [t["id"] for t in http.get("/v1/tools", params={"limit": 10_000}).json()]
 
-    seen = run_sdk(server.base_url, user["id"], created[2]["name"], prefix.upper())
+    seen = run_letta1(SCRIPT, server.base_url, user["id"], created[2]["name"], prefix.upper())
 
     assert seen["by_name"] == [created[2]["id"]]
     assert seen["missing_name"] == []

@@ -53,8 +53,17 @@ def fresh_database_url(backend: str, home: Path) -> str:
     return base.replace("postgresql://", "postgresql+asyncpg://", 1) + "/" + name
 
 
+PROVIDER_PREFIXES = (
+    "OPENAI_", "ANTHROPIC_", "OLLAMA_", "VLLM_", "GROQ_", "TOGETHER_", "OPENROUTER_", "DEEPSEEK_", "XAI_",
+    "LMSTUDIO_", "GEMINI_", "E2B_", "COMPOSIO_", "TAVILY_",
+)
+"""Variables of outside services a developer's shell may hold; tests pass the ones they mean explicitly."""
+
+
 def clean_environment(**overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TOOLHUB_", "LETTA_"))}
+    """The host environment without toolhub/Letta settings or provider keys, plus `overrides`."""
+    dropped = ("TOOLHUB_", "LETTA_", *PROVIDER_PREFIXES)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
     env.update(overrides)
     return env
 

@@ -15,6 +15,18 @@ from toolhub.sandbox.registry import BACKENDS
 
 ENV_PREFIX = "TOOLHUB_"
 INSTANCE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+AgentType = Literal[
+    "memgpt_agent",
+    "memgpt_v2_agent",
+    "letta_v1_agent",
+    "react_agent",
+    "workflow_agent",
+    "split_thread_agent",
+    "sleeptime_agent",
+    "voice_convo_agent",
+    "voice_sleeptime_agent",
+]
+"""Letta's agent types."""
 
 
 class Settings(BaseSettings):
@@ -48,6 +60,21 @@ class Settings(BaseSettings):
         "and kept in TOOLHUB_HOME/instance-id.",
     )
 
+    encryption_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TOOLHUB_ENCRYPTION_KEY", "LETTA_ENCRYPTION_KEY"),
+        description="Encrypts agent secrets at rest; replicas sharing a database must share it. Default a random key "
+        "made once and kept in TOOLHUB_HOME/encryption-key.",
+    )
+    default_model: str = Field(
+        default="openai/gpt-4o-mini", description="The model handle (`provider/model`) of agents created without one."
+    )
+    default_agent_type: AgentType | None = Field(
+        default=None,
+        description="The agent_type of agents created without one, for every client. Default: memgpt_agent for "
+        "letta-client 0.1.x, letta_v1_agent for 1.x.",
+    )
+
     mcp_config: Path | None = Field(
         default=None, description="mcp_config.json to load and watch; default TOOLHUB_HOME/mcp_config.json."
     )
@@ -61,6 +88,14 @@ class Settings(BaseSettings):
     def _known_backend(cls, value: str) -> str:
         if value not in BACKENDS:
             raise ValueError(f"must be one of {', '.join(BACKENDS)} (no other sandbox has a backend on this server)")
+        return value
+
+    @field_validator("default_model", mode="after")
+    @classmethod
+    def _model_handle(cls, value: str) -> str:
+        provider, _, model = value.partition("/")
+        if not provider or not model:
+            raise ValueError("must be a model handle 'provider/model', e.g. openai/gpt-4o-mini")
         return value
 
     @field_validator("home", mode="after")

@@ -2,12 +2,14 @@
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
 from toolhub import __version__
+from toolhub.agent.llm.providers import Providers
 from toolhub.config.settings import Settings, load_settings
 from toolhub.cache import TTLCache
 from toolhub.server.auth import authenticate
@@ -18,11 +20,21 @@ from toolhub.server.middleware import (
     RequestLogMiddleware,
     StrictInputMiddleware,
 )
-from toolhub.server.routers import admin, health, mcp, sandbox_config, tools
+from toolhub.server.routers import admin, agents, blocks, health, mcp, messages, models, sandbox_config, tools
 from toolhub.mcp_bridge.options import BridgeOptions, MCPTimeouts
 from toolhub.sandbox.base import Sandbox, SandboxError, Startable
 from toolhub.sandbox.registry import build_backends
-from toolhub.services import MCPServerService, SandboxConfigService, Services, ToolService, UserService
+from toolhub.services import (
+    AgentService,
+    BlockService,
+    MCPServerService,
+    MessageService,
+    SandboxConfigService,
+    Services,
+    ToolService,
+    UserService,
+)
+from toolhub.store.crypto import SecretBox, stored_key
 from toolhub.store.db import Database
 from toolhub.store.migrate import upgrade_to_head
 from toolhub.store.repositories import Actor
@@ -47,8 +59,10 @@ def build_services(
     sandboxes: Mapping[str, Sandbox] | None = None,
     hub: MCPHub | None = None,
     server_env: Mapping[str, str] | None = None,
+    providers: Providers | None = None,
 ) -> Services:
-    """Wire the services over `db`; tests pass fake `sandboxes` (and a `server_env`) to run in-process."""
+    """Wire the services over `db`; tests pass fake `sandboxes` (and a `server_env`) to run in-process, and
+    `providers` instead of those the process environment configures."""
     if sandboxes is None:
         sandboxes = build_backends(settings.home, docker_owner=settings.effective_instance_id)
     hub = hub or _build_hub(settings)
@@ -56,6 +70,14 @@ def build_services(
     sandbox_configs = SandboxConfigService(db, settings, sandboxes)
     executor = ToolExecutor(
         sandboxes, hub, configs=sandbox_configs, default_sandbox=settings.sandbox, server_env=server_env
+    )
+    providers = providers or Providers.from_env(os.environ)
+    agents = AgentService(
+        db,
+        _secret_box(settings),
+        executor,
+        default_model=settings.default_model,
+        default_agent_type=settings.default_agent_type,
     )
     return Services(
         db=db,
@@ -65,8 +87,19 @@ def build_services(
         sandbox_configs=sandbox_configs,
         mcp_servers=MCPServerService(db, hub),
         users=UserService(db, actors),
+        agents=agents,
+        blocks=BlockService(db),
+        messages=MessageService(db, executor, providers, agents),
         actors=actors,
+        providers=providers,
     )
+
+
+def _secret_box(settings: Settings) -> SecretBox:
+    """The key of agent secrets: the setting, else the one kept in the home (made on first use)."""
+    if settings.encryption_key is not None:
+        return SecretBox(settings.encryption_key.get_secret_value())
+    return SecretBox(stored_key(settings.home / "encryption-key"))
 
 
 async def _start_sandboxes(executor: ToolExecutor, default: str) -> None:
@@ -112,6 +145,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             for check in checks:
                 check.cancel()
             await running.executor.close()
+            await running.providers.aclose()
             await running.db.dispose()
 
     app = FastAPI(title="toolhub", version=__version__, lifespan=lifespan, redirect_slashes=False)
@@ -120,7 +154,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     app.include_router(health.router)
     protected = [Depends(authenticate)]
-    for module in (admin, mcp, tools, sandbox_config):
+    for module in (admin, mcp, tools, sandbox_config, agents, messages, blocks, models):
         app.include_router(module.router, dependencies=protected)
 
     # Last added runs first: paths are canonical, then every request is logged (refusals included), then bodies

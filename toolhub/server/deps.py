@@ -4,8 +4,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from toolhub.agent.llm.providers import Providers
 from toolhub.server.auth import Principal, authenticate, require_admin, resolve_actor
 from toolhub.services import (
+    AgentService,
+    BlockService,
+    MessageService,
     MCPServerService,
     SandboxConfigService,
     Services,
@@ -57,6 +61,22 @@ def _users(services: ServicesDep) -> UserService:
     return services.users
 
 
+def _agents(services: ServicesDep) -> AgentService:
+    return services.agents
+
+
+def _blocks(services: ServicesDep) -> BlockService:
+    return services.blocks
+
+
+def _messages(services: ServicesDep) -> MessageService:
+    return services.messages
+
+
+def _providers(services: ServicesDep) -> Providers:
+    return services.providers
+
+
 CurrentActor = Annotated[Actor, Depends(_actor)]
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 AdminPrincipal = Annotated[Principal, Depends(_admin)]
@@ -66,3 +86,7 @@ Tools = Annotated[ToolService, Depends(_tools)]
 SandboxConfigs = Annotated[SandboxConfigService, Depends(_sandbox_configs)]
 MCPServers = Annotated[MCPServerService, Depends(_mcp_servers)]
 Users = Annotated[UserService, Depends(_users)]
+Agents = Annotated[AgentService, Depends(_agents)]
+Blocks = Annotated[BlockService, Depends(_blocks)]
+Messages = Annotated[MessageService, Depends(_messages)]
+LLMProviders = Annotated[Providers, Depends(_providers)]

@@ -4,8 +4,12 @@ sessions) and is the only caller of the repositories for its domain. Routers get
 
 from dataclasses import dataclass
 
+from toolhub.agent.llm.providers import Providers
 from toolhub.cache import TTLCache
+from toolhub.services.agents import AgentService
+from toolhub.services.blocks import BlockService
 from toolhub.services.mcp_servers import MCPServerService
+from toolhub.services.messages import MessageService
 from toolhub.services.sandbox_configs import SandboxConfigService
 from toolhub.services.tools import ToolService
 from toolhub.services.users import UserService
@@ -14,7 +18,16 @@ from toolhub.store.repositories import Actor
 from toolhub.tools.executor import ToolExecutor
 from toolhub.tools.mcp_hub import MCPHub
 
-__all__ = ["MCPServerService", "SandboxConfigService", "Services", "ToolService", "UserService"]
+__all__ = [
+    "AgentService",
+    "BlockService",
+    "MCPServerService",
+    "MessageService",
+    "SandboxConfigService",
+    "Services",
+    "ToolService",
+    "UserService",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,5 +42,11 @@ class Services:
     sandbox_configs: SandboxConfigService
     mcp_servers: MCPServerService
     users: UserService
+    agents: AgentService
+    blocks: BlockService
+    messages: MessageService
+    """Message requests: the step loop, streaming, the message history."""
     actors: TTLCache[str, Actor]
     """Who a user id acts as; shared with authentication, dropped by `users` on delete."""
+    providers: Providers
+    """The LLM providers configured from the environment at start-up."""

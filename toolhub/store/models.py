@@ -3,7 +3,7 @@
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -134,3 +134,148 @@ class MCPServer(OrgOwned, Base):
     server_name: Mapped[str] = mapped_column(String(255))
     server_type: Mapped[str] = mapped_column(String(32))
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Agent(OrgOwned, Base):
+    """An agent: its prompt, model, rules and settings. Tools, blocks and secrets hang off it in their own tables."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    agent_type: Mapped[str] = mapped_column(String(64))
+    system: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata_", JSON, default=None)
+    tool_rules: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    model: Mapped[str | None] = mapped_column(String(255), default=None)
+    """The LLM handle, `provider/model`."""
+    embedding: Mapped[str | None] = mapped_column(String(255), default=None)
+    llm_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    embedding_config: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    model_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    response_format: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    message_buffer_autoclear: Mapped[bool] = mapped_column(Boolean, default=False)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    hidden: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    last_stop_reason: Mapped[str | None] = mapped_column(String(64), default=None)
+    last_run_completion: Mapped[datetime | None] = mapped_column(default=None)
+    last_run_duration_ms: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class Block(OrgOwned, Base):
+    """A memory block. `owner_agent_id` marks a block made with an agent (`memory_blocks`): it goes with that agent
+    unless another agent shares it by then."""
+
+    __tablename__ = "blocks"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(Text, default="")
+    limit: Mapped[int] = mapped_column(Integer, default=100_000)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    read_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    hidden: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    is_template: Mapped[bool] = mapped_column(Boolean, default=False)
+    template_name: Mapped[str | None] = mapped_column(String(255), default=None)
+    preserve_on_migration: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    tags: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata_", JSON, default=None)
+    owner_agent_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+
+
+class AgentBlock(Base):
+    """A block attached to an agent; labels are unique per agent (checked by the service)."""
+
+    __tablename__ = "agent_blocks"
+
+    agent_id: Mapped[str] = mapped_column(String(64), ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
+    block_id: Mapped[str] = mapped_column(String(64), ForeignKey("blocks.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AgentTool(Base):
+    """A tool attached to an agent."""
+
+    __tablename__ = "agent_tools"
+
+    agent_id: Mapped[str] = mapped_column(String(64), ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
+    tool_id: Mapped[str] = mapped_column(String(64), ForeignKey("tools.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AgentSecret(OrgOwned, Base):
+    """One of an agent's `secrets` (Letta's `tool_exec_environment_variables`); `value` is encrypted at rest."""
+
+    __tablename__ = "agent_secrets"
+    __table_args__ = (UniqueConstraint("agent_id", "key", name="uq_agent_secrets_agent_key"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(64), ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class Run(OrgOwned, Base):
+    """One message request to an agent, from start to stop reason."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(64), ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(32), default="created")
+    stop_reason: Mapped[str | None] = mapped_column(String(64), default=None)
+    background: Mapped[bool] = mapped_column(Boolean, default=False)
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata_", JSON, default=None)
+    request_config: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    usage: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    total_duration_ns: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class Step(OrgOwned, Base):
+    """One loop step of a run: one LLM call and what its tool calls did."""
+
+    __tablename__ = "steps"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(64), ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    model: Mapped[str | None] = mapped_column(String(255), default=None)
+    provider_request_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    total_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    llm_ms: Mapped[float | None] = mapped_column(default=None)
+    tools_ms: Mapped[float | None] = mapped_column(default=None)
+    stop_reason: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class Message(OrgOwned, Base):
+    """A stored message in the provider-neutral form the loop builds its context from; the API's message types
+    (reasoning, tool call, tool return, assistant ...) are views of it. `created_at` is strictly increasing per
+    agent, so (created_at, id) pages in conversation order."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(64), ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    step_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    role: Mapped[str] = mapped_column(String(16))
+    """system, user, assistant or tool."""
+    content: Mapped[str | None] = mapped_column(Text, default=None)
+    reasoning: Mapped[str | None] = mapped_column(Text, default=None)
+    tool_calls: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    """`[{"id", "name", "arguments"}]` on an assistant message."""
+    tool_call_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    tool_returns: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    """`[{"tool_call_id", "name", "status", "tool_return", "stdout", "stderr"}]` on a tool message."""
+    name: Mapped[str | None] = mapped_column(String(255), default=None)
+    otid: Mapped[str | None] = mapped_column(String(255), default=None)
+    sender_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    is_err: Mapped[bool] = mapped_column(Boolean, default=False)
+    in_context: Mapped[bool] = mapped_column(Boolean, default=True)
+    """False once the agent's messages were reset: kept in history, no longer sent to the model."""

@@ -4,8 +4,9 @@ import uuid
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
+from toolhub.server.clients import is_v1_client
 from toolhub.server.deps import CurrentActor, Db, Executor, Tools
 from toolhub.server.listing import ListParams, list_params, many
 from toolhub.server.routers import API_PREFIX
@@ -120,7 +121,11 @@ async def retrieve_tool(tool_id: str, actor: CurrentActor, tools: Tools) -> Any:
 
 
 @router.post("", response_model=Tool, operation_id="create_tool")
-async def create_tool(body: ToolCreate, actor: CurrentActor, tools: Tools) -> Any:
+async def create_tool(request: Request, body: ToolCreate, actor: CurrentActor, tools: Tools) -> Any:
+    """A name that is taken is a 409 for 0.1.x clients (Letta 0.8); 1.x clients get Letta 0.16's
+    create-or-update, which keeps the tool's id."""
+    if is_v1_client(request):
+        return await tools.upsert(actor, body)
     return await tools.create(actor, body)
 
 

@@ -1,0 +1,130 @@
+"""Stored messages as Letta's API shows them: one row can become several API messages that share its `id`
+(reasoning, then a tool call or an assistant message), each with an `otid` of its own derived from the row's.
+
+With `use_assistant_message` (the default), a call of the assistant-message tool (`send_message`) is shown as an
+`assistant_message` holding its `message` argument, and that tool's return is hidden."""
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from toolhub.agent.tool_schemas import THOUGHT_KEYS
+from toolhub.server.schemas.messages import (
+    AssistantMessage,
+    ReasoningMessage,
+    SystemMessage,
+    ToolCall,
+    ToolCallMessage,
+    ToolReturn,
+    ToolReturnMessage,
+    UserMessage,
+)
+from toolhub.store.models import Message
+
+ASSISTANT_TOOL = "send_message"
+ASSISTANT_KWARG = "message"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ViewOptions:
+    use_assistant_message: bool = True
+    assistant_tool: str = ASSISTANT_TOOL
+    assistant_kwarg: str = ASSISTANT_KWARG
+    include_types: frozenset[str] | None = None
+    """Only these `message_type`s (None: all)."""
+
+
+def otid(message_id: str, index: int) -> str:
+    """The `otid` of the `index`-th API message made from the stored message `message_id` (as Letta derives it)."""
+    uuid = message_id.split("-", 1)[-1]
+    return f"{uuid[:-2]}{index:02x}"
+
+
+def letta_messages(rows: Iterable[Message], options: ViewOptions = ViewOptions()) -> list[Any]:
+    views = [view for row in rows for view in _views(row, options)]
+    if options.include_types is None:
+        return views
+    return [view for view in views if view.message_type in options.include_types]
+
+
+def display_arguments(arguments: str) -> str:
+    """A call's arguments as the API shows them: without the inner-thoughts argument the loop asked for."""
+    try:
+        parsed = json.loads(arguments)
+    except ValueError:
+        return arguments
+    if not isinstance(parsed, dict) or not THOUGHT_KEYS & parsed.keys():
+        return arguments
+    return json.dumps({key: value for key, value in parsed.items() if key not in THOUGHT_KEYS}, ensure_ascii=False)
+
+
+def assistant_text(arguments: str, kwarg: str) -> str | None:
+    try:
+        parsed = json.loads(arguments)
+    except ValueError:
+        return None
+    value = parsed.get(kwarg) if isinstance(parsed, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _views(row: Message, options: ViewOptions) -> Iterator[Any]:
+    common = {
+        "id": row.id,
+        "date": row.created_at.replace(microsecond=0),
+        "sender_id": row.sender_id,
+        "step_id": row.step_id,
+        "is_err": row.is_err or None,
+        "run_id": row.run_id,
+    }
+    if row.role == "system":
+        yield SystemMessage(**common, otid=otid(row.id, 0), content=row.content or "")
+    elif row.role == "user":
+        yield UserMessage(**common, otid=row.otid or otid(row.id, 0), name=row.name, content=row.content or "")
+    elif row.role == "assistant":
+        yield from _assistant_views(row, common, options)
+    elif row.role == "tool":
+        yield from _tool_views(row, common, options)
+
+
+def _assistant_views(row: Message, common: dict[str, Any], options: ViewOptions) -> Iterator[Any]:
+    index = 0
+    if row.reasoning:
+        yield ReasoningMessage(**common, otid=otid(row.id, index), reasoning=row.reasoning)
+        index += 1
+    calls = row.tool_calls or []
+    shown_calls = []
+    for call in calls:
+        text = assistant_text(call["arguments"], options.assistant_kwarg)
+        if options.use_assistant_message and call["name"] == options.assistant_tool and text is not None:
+            yield AssistantMessage(**common, otid=otid(row.id, index), content=text)
+            index += 1
+        else:
+            shown_calls.append(
+                ToolCall(name=call["name"], arguments=display_arguments(call["arguments"]), tool_call_id=call["id"])
+            )
+    if shown_calls:
+        yield ToolCallMessage(**common, otid=otid(row.id, index), tool_call=shown_calls[0], tool_calls=shown_calls)
+        index += 1
+    if row.content:
+        yield AssistantMessage(**common, otid=otid(row.id, index), content=row.content)
+
+
+def _tool_views(row: Message, common: dict[str, Any], options: ViewOptions) -> Iterator[Any]:
+    if options.use_assistant_message and row.name == options.assistant_tool:
+        return
+    returns = [ToolReturn(**{k: v for k, v in item.items() if k in ToolReturn.model_fields}) for item in row.tool_returns or []]
+    if not returns:
+        return
+    first = returns[0]
+    yield ToolReturnMessage(
+        **common,
+        otid=otid(row.id, 0),
+        name=row.name,
+        tool_return=first.tool_return,
+        status=first.status,
+        tool_call_id=first.tool_call_id,
+        stdout=first.stdout,
+        stderr=first.stderr,
+        tool_returns=returns,
+    )
