@@ -130,6 +130,43 @@ def _check_backlog(backlog: int) -> None:
         )
 
 
+@main.command("mcp-stdio")
+@click.option(
+    "--url",
+    default="http://127.0.0.1:8283/mcp",
+    show_default=True,
+    envvar="TOOLHUB_MCP_URL",
+    help="The toolhub MCP endpoint: /mcp for all your tools, /mcp/<profile> for a profile's.",
+)
+@click.option(
+    "--key",
+    default=None,
+    envvar="TOOLHUB_API_KEY",
+    help="Your API key (or the server password), sent as a Bearer token; prefer the TOOLHUB_API_KEY variable, "
+    "which other users of this machine cannot read in the process list. Not needed when the server has no password.",
+)
+def mcp_stdio(url: str, key: str | None) -> None:
+    """Serve a running toolhub's MCP endpoint on stdin/stdout, for MCP clients that start servers as processes.
+
+    Claude Desktop: {"mcpServers": {"toolhub": {"command": "toolhub", "args": ["mcp-stdio"],
+    "env": {"TOOLHUB_API_KEY": "thk_..."}}}}
+    """
+    import anyio
+
+    from toolhub.server.logs import configure_logging
+    from toolhub.server.mcp_endpoint.stdio_bridge import run_bridge
+
+    configure_logging("warning")  # to stderr: stdout carries the protocol
+    try:
+        anyio.run(run_bridge, url, key)
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:  # desktop clients show the server's stderr in their logs
+        while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
+            exc = exc.exceptions[0]
+        raise click.ClickException(f"cannot serve {url}: {type(exc).__name__}: {exc}") from None
+
+
 @main.group()
 def db() -> None:
     """Database maintenance."""

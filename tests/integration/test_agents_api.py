@@ -126,7 +126,9 @@ def test_named_tools_ids_rules_and_no_base_tools(tenant):
     rules = [{"type": "run_first", "tool_name": tool["name"]}, {"type": "exit_loop", "tool_name": "send_message"}]
     agent = create(tenant, tools=["send_message"], tool_ids=[tool["id"]], include_base_tools=False, tool_rules=rules)
     assert names(agent["tools"]) == ["send_message", tool["name"]]
-    assert agent["tool_rules"] == rules  # as given; no base rules without base tools
+    exit_template = "<tool_rule>\n{{ tool_name }} ends your response (yields control) when called\n</tool_rule>"
+    # as given, with Letta's default prompt templates; no base rules without base tools
+    assert agent["tool_rules"] == [{**rules[0], "prompt_template": None}, {**rules[1], "prompt_template": exit_template}]
     multi = create(tenant, include_multi_agent_tools=True, include_base_tool_rules=False)
     assert "send_message_to_agent_async" in names(multi["tools"]) and multi["tool_rules"] == []
 
@@ -277,7 +279,7 @@ def test_modify_fields_model_and_rules(tenant):
     )
     assert changed["metadata"] == {"tool_sandbox": "local"} and changed["timezone"] == "Europe/Paris"
     assert changed["model"] == "openai/gpt-4o" and changed["llm_config"]["model"] == "gpt-4o"
-    assert changed["tool_rules"] == [{"type": "exit_loop", "tool_name": "conversation_search"}]
+    assert [(r["type"], r["tool_name"]) for r in changed["tool_rules"]] == [("exit_loop", "conversation_search")]
     assert when(changed["updated_at"]) > when(agent["updated_at"]) and changed["created_at"] == agent["created_at"]
     assert tenant.patch(f"/v1/agents/{agent['id']}", json={"model": "nohandle"}).status_code == 400
     assert tenant.patch(f"/v1/agents/{MISSING_AGENT}", json={"name": "x"}).status_code == 404

@@ -46,7 +46,7 @@ def _chat(rows: Iterable[Message], time: str) -> Iterator[dict[str, Any]]:
     for row in rows:
         if row.role == "system":
             continue
-        if row.role != "tool":
+        if row.role not in ("tool", "approval"):  # the client's answers to waiting calls come before their returns
             yield from _interrupted(pending, time)
             pending = []
         if row.role == "user":

@@ -8,6 +8,12 @@ Two loops share it:
 - `letta_v1_agent` (Letta 0.16's default): plain text ends the turn; tool calls (several per answer when the
   model makes them) always continue it.
 
+Tool rules apply on every path: only the tools they allow are offered (the one tool they leave is forced), a call
+they forbid is answered with `[ToolConstraintError] …` and never runs, a terminal tool ends the turn (`tool_rule`),
+and the turn goes on while `required_before_exit` tools are uncalled. A call that needs the client (approval, a
+client-side tool) stops the turn (`requires_approval`); the request that answers it resumes the step
+(`toolhub.agent.approvals`, `toolhub.agent.dispatch`).
+
 Durability: a step's LLM answer is committed (with the request's input messages, on the first step) before its
 tools run, and their returns are committed before the next step starts, so a crash loses at most the step in
 flight. A provider that fails on the first step leaves nothing stored.
@@ -21,23 +27,39 @@ import logging
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from toolhub.agent import context
+from toolhub.agent.approvals import (
+    DENIED_REASON,
+    EXPIRED,
+    Answers,
+    Denied,
+    PendingApproval,
+    PendingApprovalError,
+    PendingCall,
+    Returned,
+    answers_for,
+    denied_text,
+)
+from toolhub.agent.dispatch import CallContext, CallHistory, ToolResult, dispatch, may_run_together, run_all
 from toolhub.agent.llm.base import LLMClient, LLMDelta, LLMError, LLMRequest, LLMResponse, ToolCallRequest
 from toolhub.agent.prompt import BlockView, render_system_prompt
-from toolhub.agent.tool_schemas import HEARTBEAT, THOUGHT_KEYS, llm_tools
+from toolhub.agent.tool_schemas import HEARTBEAT, THOUGHT_KEYS, client_function, llm_tools
 from toolhub.agent.turn import AgentTool, AgentView, UsageTotals
 from toolhub.builtin_tools.memory import MEMORY_TOOLS, Memory
-from toolhub.errors import ToolhubError, ToolInfrastructureError
+from toolhub.builtin_tools.multi_agent import MULTI_AGENT_TOOLS, MultiAgentTools
+from toolhub.errors import InvalidInputError, ToolhubError, ToolInfrastructureError
 from toolhub.sandbox.base import AgentSnapshot
+from toolhub.server.schemas.messages import ApprovalCreate, ClientTool, ToolReturnCreate
 from toolhub.store.db import Database
 from toolhub.store.ids import new_id
-from toolhub.store.models import AgentBlock, Block, Message, Step
+from toolhub.store.models import Agent, AgentBlock, Block, Message, Step
 from toolhub.store.repositories import Actor
 from toolhub.store.repositories.messages import MessageClock, MessageRepository, StepRepository
 from toolhub.tools.executor import ExecutionContext, ToolExecutor
+from toolhub.tools.rules import NoAllowedToolsError, RuleDecision, RuleSet
 from toolhub.tools.spec import ToolCall
 
 logger = logging.getLogger("toolhub.agent")
@@ -46,8 +68,21 @@ ASSISTANT_TOOL = "send_message"
 SENT = "Sent message successfully."
 HEARTBEAT_REASON = "Function called using request_heartbeat=true, returning control"
 FAILED_REASON = "Function call failed, returning control"
+CHILD_REASON = "Continuing: child tool rule."
+CONTINUE_REASON = "Continuing: continue tool rule."
+REQUIRED_REASON = "Continuing, user expects these tools: [{tools}] to be called still."
 
-StopReason = Literal["end_turn", "max_steps", "no_tool_call", "error", "llm_api_error", "cancelled"]
+StopReason = Literal[
+    "end_turn",
+    "max_steps",
+    "no_tool_call",
+    "error",
+    "llm_api_error",
+    "cancelled",
+    "tool_rule",
+    "requires_approval",
+    "approval_expired",
+]
 
 
 @dataclass(frozen=True)
@@ -85,33 +120,64 @@ class InputMessage:
     sender_id: str | None = None
 
 
-@dataclass(kw_only=True)
-class _ToolResult:
-    call: ToolCallRequest
-    status: Literal["success", "error"]
-    text: str
-    stdout: str = ""
-    stderr: str = ""
-    heartbeat: bool = False
-
-
 @dataclass
 class _Turn:
-    """The state of one request: the agent, its memory as edited so far, the context the model reads."""
+    """The state of one request: the agent, its memory as edited so far, the context the model reads, the client
+    tools it offers and the calls the rules have seen."""
 
     agent: AgentView
     memory: Memory
     rows: list[Message]
     system_row: Message | None
     run_id: str | None
+    client_tools: Mapping[str, ClientTool] = field(default_factory=dict)
+    history: CallHistory = field(default_factory=CallHistory)
     usage: UsageTotals = field(default_factory=UsageTotals)
+
+    @property
+    def available(self) -> frozenset[str]:
+        return frozenset(self.agent.tools) | frozenset(self.client_tools)
+
+    def calls(self, parallel: bool) -> CallContext:
+        return CallContext(
+            rules=self.agent.rules, tools=self.agent.tools, client_tools=frozenset(self.client_tools), parallel=parallel
+        )
+
+
+@dataclass(frozen=True)
+class _After:
+    """What follows a step's tool calls."""
+
+    keep_going: bool
+    stop: StopReason = "end_turn"
+    reason: str | None = None
+    """The heartbeat's reason (heartbeat loops), or the note every loop gets (`nudge`)."""
+    nudge: bool = False
+    """Tell the model why the turn goes on even in loops without heartbeats (required tools still uncalled)."""
 
 
 class AgentLoop:
-    def __init__(self, db: Database, executor: ToolExecutor, clock: MessageClock | None = None) -> None:
+    """Args:
+        db: The database.
+        executor: The one door for tool calls.
+        clock: Message times (strictly increasing).
+        approval_timeout: Seconds a call may wait for the client before it expires; None: no limit.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        executor: ToolExecutor,
+        clock: MessageClock | None = None,
+        *,
+        approval_timeout: float | None = None,
+        multi_agent: MultiAgentTools | None = None,
+    ) -> None:
         self._db = db
         self._executor = executor
         self._clock = clock or MessageClock()
+        self._approval_timeout = approval_timeout
+        self._multi_agent = multi_agent
 
     async def run(
         self,
@@ -124,17 +190,41 @@ class AgentLoop:
         run_id: str | None,
         max_steps: int,
         stream_tokens: bool = False,
+        client_tools: Sequence[ClientTool] = (),
+        answers: Sequence[ApprovalCreate | ToolReturnCreate] = (),
     ) -> AsyncIterator[LoopEvent]:
+        """`inputs` (new messages) or `answers` (to the calls the agent waits on) start the turn; `client_tools`
+        are offered with the agent's tools (`letta_v1_agent` only, as Letta)."""
         async with self._db.session() as session:
             rows = await MessageRepository(session, actor).in_context(agent.id)
+            stored = await session.get(Agent, agent.id)
+        raw = stored.pending_approval if stored is not None else None
+        waiting = PendingApproval.model_validate(raw) if raw else None
         system_row = rows[0] if rows and rows[0].role == "system" else None
-        turn = _Turn(agent, Memory.of(agent.blocks), rows, system_row, run_id)
+        offered_client_tools = list(client_tools) or (
+            [ClientTool.model_validate(tool) for tool in waiting.client_tools] if waiting and answers else []
+        )
+        turn = _Turn(
+            agent, Memory.of(agent.blocks), rows, system_row, run_id,
+            client_tools={} if agent.heartbeats else {tool.name: tool for tool in offered_client_tools},
+        )
+        if waiting is not None or answers:
+            events = await self._settle(actor, turn, waiting, answers)
+            for event in events:
+                yield event
+            if events and isinstance(events[-1], TurnEnded):
+                return
         pending = [self._row(agent.id, run_id, None, role=m.role, content=m.content, name=m.name, otid=m.otid,
                              sender_id=m.sender_id) for m in inputs]
         for _ in range(max_steps):
             step_id = new_id("step")
             message_id = new_id("message")
-            request = self._request(turn, model, pending)
+            try:
+                decision = agent.rules.decide(turn.history.records(), turn.available)
+            except NoAllowedToolsError as exc:
+                yield TurnEnded("error", turn.usage, exc)
+                return
+            request = self._request(turn, model, pending, decision)
             started = time.perf_counter()
             try:
                 if stream_tokens:
@@ -142,7 +232,7 @@ class AgentLoop:
                     async for delta in client.stream(request):
                         if delta.final is not None:
                             response = delta.final
-                        else:
+                        elif not agent.heartbeats or delta.tool_call_index is None:
                             yield TokenDelta(message_id, step_id, delta)
                     if response is None:
                         raise LLMError("The provider's stream ended without a complete answer")
@@ -172,62 +262,98 @@ class AgentLoop:
             await self._commit(actor, turn, [*pending, answer], step=step)
             pending = []
             if not calls:
+                uncalled = agent.rules.uncalled_required(turn.history.records(), turn.available)
+                if agent.heartbeats or not uncalled:
+                    yield StepCommitted([answer])
+                    yield TurnEnded("no_tool_call" if agent.heartbeats else "end_turn", turn.usage)
+                    return
+                await self._commit(actor, turn, [self._heartbeat_row(turn, step_id, _required(uncalled))])
                 yield StepCommitted([answer])
-                yield TurnEnded("no_tool_call" if agent.heartbeats else "end_turn", turn.usage)
-                return
+                continue
 
             started = time.perf_counter()
-            results: list[_ToolResult] = []
-            failure: ToolInfrastructureError | None = None
-            for call in calls:
-                try:
-                    results.append(await self._call_tool(actor, turn, call))
-                except ToolInfrastructureError as exc:
-                    failure = exc
-                    results.append(_ToolResult(call=call, status="error", text=f"Error: {exc.detail}"))
-                    break
-            tool_rows = [self._return_row(turn, step_id, result) for result in results]
-            keep_going, reason = (False, None) if failure else self._continues(agent, results)
-            added = list(tool_rows)
-            if keep_going and agent.heartbeats and reason is not None:
-                now = self._clock()
-                added.append(self._row(agent.id, run_id, step_id, role="user", content=context.heartbeat_text(
-                    reason, context.letta_time(now, agent.timezone)), created_at=now))
-            await self._commit(actor, turn, added, step_id=step_id, tools_ms=(time.perf_counter() - started) * 1000)
-            yield StepCommitted([answer, *tool_rows])
-            if failure is not None:
-                yield TurnEnded("error", turn.usage, failure)
+            parallel = agent.parallel_tool_calls and may_run_together(calls, agent.tools, agent.rules)
+            done = await dispatch(
+                calls, turn.calls(parallel), turn.history, lambda call: self._call_tool(actor, turn, call)
+            )
+            if done.waiting and done.failure is None:
+                tool_rows = await self._pause(actor, turn, step_id, answer, done.results, done.waiting, started)
+                yield StepCommitted([answer, *tool_rows])
+                yield TurnEnded("requires_approval", turn.usage)
                 return
-            if not keep_going:
-                yield TurnEnded("end_turn", turn.usage)
+            tool_rows, after = await self._finish_step(actor, turn, step_id, done.results, done.failure, started)
+            yield StepCommitted([answer, *tool_rows])
+            if not after.keep_going:
+                yield TurnEnded(after.stop, turn.usage, done.failure)
                 return
         yield TurnEnded("max_steps", turn.usage)
 
-    def preview(self, agent: AgentView, model: str, rows: Sequence[Message], inputs: Sequence[InputMessage]) -> LLMRequest:
+    async def _settle(
+        self,
+        actor: Actor,
+        turn: _Turn,
+        waiting: PendingApproval | None,
+        answers: Sequence[ApprovalCreate | ToolReturnCreate],
+    ) -> list[LoopEvent]:
+        """Before the first step: calls that waited too long expire; answers finish the step that waited; a request
+        that answers nothing while calls wait (or answers while nothing waits) ends here. The events end with
+        `TurnEnded` when the turn ends before any step."""
+        if waiting is not None and waiting.expired(self._clock()):
+            expired = await self._expire(actor, turn, waiting)
+            if answers:
+                return [StepCommitted(expired), TurnEnded("approval_expired", turn.usage)]
+            return []
+        if waiting is None:
+            return [TurnEnded("error", turn.usage, InvalidInputError("No tool call is waiting for approval"))]
+        if not answers:
+            return [TurnEnded("error", turn.usage, PendingApprovalError(waiting))]
+        try:
+            checked = answers_for(waiting, answers)
+        except InvalidInputError as exc:
+            return [TurnEnded("error", turn.usage, exc)]
+        tool_rows, after, failure = await self._resume(actor, turn, waiting, checked)
+        if not after.keep_going:
+            return [StepCommitted(tool_rows), TurnEnded(after.stop, turn.usage, failure)]
+        return [StepCommitted(tool_rows)]
+
+    def preview(
+        self, agent: AgentView, model: str, rows: Sequence[Message], inputs: Sequence[InputMessage]
+    ) -> LLMRequest:
         """The request the next step would send (`preview-raw-payload`)."""
         system_row = rows[0] if rows and rows[0].role == "system" else None
         turn = _Turn(agent, Memory.of(agent.blocks), list(rows), system_row, None)
         pending = [self._row(agent.id, None, None, role=m.role, content=m.content) for m in inputs]
-        return self._request(turn, model, pending)
+        return self._request(turn, model, pending, agent.rules.decide([], turn.available))
 
     # -- one step ---------------------------------------------------------------------------------------------
 
-    def _request(self, turn: _Turn, model: str, pending: Sequence[Message]) -> LLMRequest:
+    def _request(self, turn: _Turn, model: str, pending: Sequence[Message], decision: RuleDecision) -> LLMRequest:
+        """The LLM request of a step: only the tools the rules allow, the one they leave forced."""
         agent = turn.agent
         now = self._clock()
         prompt = self._system_prompt(turn, now)
         messages = context.chat_messages(prompt, [*turn.rows, *pending], time=context.letta_time(now, agent.timezone))
+        own = [name for name in agent.tools if name in decision.allowed and name not in turn.client_tools]
         tools = llm_tools(
-            [tool.offered for tool in agent.tools.values()],
+            [agent.tools[name].offered for name in own],
             thoughts_key=agent.thoughts_key,
             heartbeats=agent.heartbeats,
             strict=agent.strict,
         )
+        tools += [
+            client_function(tool.name, tool.description, tool.parameters)
+            for tool in turn.client_tools.values()
+            if tool.name in decision.allowed
+        ]
+        if decision.forced is not None:
+            choice: Any = {"type": "function", "function": {"name": decision.forced}}
+        else:
+            choice = "required" if agent.heartbeats or decision.must_call else "auto"
         return LLMRequest(
             model=model,
             messages=messages,
             tools=tools,
-            tool_choice=("required" if agent.heartbeats else "auto") if tools else None,
+            tool_choice=choice if tools else None,
             parallel_tool_calls=agent.parallel_tool_calls if tools else None,
             temperature=agent.llm_config.get("temperature"),
             max_tokens=agent.llm_config.get("max_tokens"),
@@ -236,7 +362,11 @@ class AgentLoop:
     def _system_prompt(self, turn: _Turn, now: datetime) -> str:
         previous = sum(1 for row in turn.rows if row.role != "system")
         return render_system_prompt(
-            turn.agent.system, list(turn.memory.blocks.values()), now=now, previous_messages=previous
+            turn.agent.system,
+            list(turn.memory.blocks.values()),
+            now=now,
+            previous_messages=previous,
+            rules=turn.agent.rules.prompt(),
         )
 
     def _answer_row(
@@ -261,7 +391,7 @@ class AgentLoop:
             tool_calls=stored_calls or None,
         )
 
-    def _return_row(self, turn: _Turn, step_id: str, result: _ToolResult) -> Message:
+    def _return_row(self, turn: _Turn, step_id: str, result: ToolResult) -> Message:
         now = self._clock()
         wrapped = context.tool_result_text(
             success=result.status == "success", message=result.text, time=context.letta_time(now, turn.agent.timezone)
@@ -270,33 +400,164 @@ class AgentLoop:
             "tool_call_id": result.call.id,
             "status": result.status,
             "tool_return": result.text,
-            "stdout": [result.stdout] if result.stdout else [],
-            "stderr": [result.stderr] if result.stderr else [],
+            "stdout": _lines(result.stdout),
+            "stderr": _lines(result.stderr),
         }
         return self._row(
             turn.agent.id, turn.run_id, step_id, role="tool", name=result.call.name, content=wrapped,
             tool_call_id=result.call.id, tool_returns=[item], is_err=result.status == "error", created_at=now,
         )
 
-    def _continues(self, agent: AgentView, results: Sequence[_ToolResult]) -> tuple[bool, str | None]:
-        """Whether the loop takes another step, and (heartbeat loops) the heartbeat's reason."""
-        names = {result.call.name for result in results}
-        if names & (agent.rule_tools("exit_loop") | {ASSISTANT_TOOL}):
-            return False, None
-        if not agent.heartbeats:
-            return True, None
-        result = results[0]
-        if result.status == "error":
-            return True, FAILED_REASON
-        if result.call.name in agent.rule_tools("continue_loop"):
-            return True, f"{result.call.name} requires continuing your response when called"
-        if result.heartbeat:
-            return True, HEARTBEAT_REASON
-        return False, None
+    def _heartbeat_row(self, turn: _Turn, step_id: str, reason: str) -> Message:
+        now = self._clock()
+        text = context.heartbeat_text(reason, context.letta_time(now, turn.agent.timezone))
+        return self._row(turn.agent.id, turn.run_id, step_id, role="user", content=text, created_at=now)
+
+    def _continues(self, turn: _Turn, results: Sequence[ToolResult]) -> _After:
+        """Whether the loop takes another step after these results, and why (Letta's precedence: a terminal tool
+        stops, then child rules, continue rules and the heartbeat go on; required tools still uncalled override a
+        stop)."""
+        agent = turn.agent
+        rules = agent.rules
+        ended = [r.call.name for r in results if r.ran and _ends_turn(rules, r.call.name)]
+        if ended:
+            after = _After(False, "end_turn" if set(ended) == {ASSISTANT_TOOL} else "tool_rule")
+        elif not agent.heartbeats:
+            after = _After(True)
+        else:
+            result = results[0]
+            flow = rules.flow(result.call.name)
+            if not result.ran or result.status == "error":
+                after = _After(True, reason=result.reason or FAILED_REASON)
+            elif flow == "child":
+                after = _After(True, reason=CHILD_REASON)
+            elif flow == "continue":
+                after = _After(True, reason=CONTINUE_REASON)
+            elif result.heartbeat:
+                after = _After(True, reason=HEARTBEAT_REASON)
+            else:
+                after = _After(False)
+        if not after.keep_going:
+            uncalled = rules.uncalled_required(turn.history.records(), turn.available)
+            if uncalled:
+                return _After(True, reason=_required(uncalled), nudge=True)
+        return after
+
+    async def _finish_step(
+        self,
+        actor: Actor,
+        turn: _Turn,
+        step_id: str,
+        results: Sequence[ToolResult],
+        failure: ToolInfrastructureError | None,
+        started: float,
+        *,
+        before: Sequence[Message] = (),
+        resumed: bool = False,
+    ) -> tuple[list[Message], _After]:
+        """Store the step's returns (after `before`), the heartbeat when the loop goes on, and its tool time."""
+        tool_rows = [self._return_row(turn, step_id, result) for result in results]
+        after = _After(False, "error") if failure is not None else self._continues(turn, results)
+        added = [*before, *tool_rows]
+        if after.keep_going and after.reason is not None and (turn.agent.heartbeats or after.nudge):
+            added.append(self._heartbeat_row(turn, step_id, after.reason))
+        await self._commit(
+            actor, turn, added, step_id=step_id, tools_ms=(time.perf_counter() - started) * 1000,
+            set_pending=resumed,
+        )
+        return tool_rows, after
+
+    # -- calls that wait for the client ----------------------------------------------------------------------
+
+    async def _pause(
+        self,
+        actor: Actor,
+        turn: _Turn,
+        step_id: str,
+        answer: Message,
+        results: Sequence[ToolResult],
+        waiting: Sequence[PendingCall],
+        started: float,
+    ) -> list[Message]:
+        """Store what was decided of the step and what waits: the turn stops here until the client answers."""
+        now = self._clock()
+        requested = [call.id for call in waiting if call.kind != "held"]
+        answer.requested_approval = requested
+        pending = PendingApproval(
+            message_id=answer.id,
+            run_id=turn.run_id,
+            step_id=step_id,
+            requested_at=now,
+            expires_at=now + timedelta(seconds=self._approval_timeout) if self._approval_timeout else None,
+            calls=list(waiting),
+            history=turn.history.entries(),
+            client_tools=[tool.model_dump() for tool in turn.client_tools.values()],
+        )
+        tool_rows = [self._return_row(turn, step_id, result) for result in results]
+        await self._commit(
+            actor, turn, tool_rows, step_id=step_id, tools_ms=(time.perf_counter() - started) * 1000,
+            set_pending=True, pending=pending, requested=(answer.id, requested),
+        )
+        return tool_rows
+
+    async def _resume(
+        self, actor: Actor, turn: _Turn, pending: PendingApproval, answers: Answers
+    ) -> tuple[list[Message], _After, ToolInfrastructureError | None]:
+        """Finish the step that waited: the client's answers, then the approved calls and those that waited
+        behind them (in call order), as one step with the stopped one's id."""
+        agent = turn.agent
+        started = time.perf_counter()
+        turn.history = CallHistory(pending.history)
+        answer_row = self._row(
+            agent.id, turn.run_id, pending.step_id, role="approval", approvals=answers.stored,
+            approval_request_id=pending.message_id,
+        )
+        decided: dict[str, ToolResult] = {}
+        to_run: list[ToolCallRequest] = []
+        for waiting in pending.calls:
+            call = ToolCallRequest(id=waiting.id, name=waiting.name, arguments=waiting.arguments)
+            given = answers.by_call.get(waiting.id)
+            if isinstance(given, Denied):
+                decided[call.id] = ToolResult(
+                    call=call, status="error", text=denied_text(given.reason), ran=False, reason=DENIED_REASON
+                )
+                turn.history.drop(call.id)
+            elif isinstance(given, Returned):
+                decided[call.id] = ToolResult(
+                    call=call, status=given.status, text=given.text, stdout=given.stdout, stderr=given.stderr
+                )
+                turn.history.set_output(call.id, given.text)
+            else:
+                to_run.append(call)
+        parallel = agent.parallel_tool_calls and may_run_together(to_run, agent.tools, agent.rules)
+        ran, failure = await run_all(
+            to_run, turn.history, lambda call: self._call_tool(actor, turn, call), parallel=parallel
+        )
+        decided.update((result.call.id, result) for result in ran)
+        results = [decided[call.id] for call in pending.calls if call.id in decided]
+        tool_rows, after = await self._finish_step(
+            actor, turn, pending.step_id, results, failure, started, before=[answer_row], resumed=True
+        )
+        return tool_rows, after, failure
+
+    async def _expire(self, actor: Actor, turn: _Turn, pending: PendingApproval) -> list[Message]:
+        """The calls waited too long: they never run, and the model reads why."""
+        seconds = pending.timeout_seconds()
+        rows = [
+            self._return_row(turn, pending.step_id, ToolResult(
+                call=ToolCallRequest(id=call.id, name=call.name, arguments=call.arguments),
+                status="error",
+                text=EXPIRED.format(name=call.name, seconds=seconds),
+                ran=False,
+            ))
+            for call in pending.calls
+        ]
+        await self._commit(actor, turn, rows, set_pending=True)
+        return rows
 
     # -- tools ------------------------------------------------------------------------------------------------
 
-    async def _call_tool(self, actor: Actor, turn: _Turn, call: ToolCallRequest) -> _ToolResult:
+    async def _call_tool(self, actor: Actor, turn: _Turn, call: ToolCallRequest) -> ToolResult:
         agent = turn.agent
         tool = agent.tools.get(call.name)
         if tool is None:
@@ -317,7 +578,7 @@ class AgentLoop:
 
     async def _call_through_door(
         self, actor: Actor, turn: _Turn, tool: AgentTool, call: ToolCallRequest, args: Mapping[str, Any]
-    ) -> _ToolResult:
+    ) -> ToolResult:
         agent = turn.agent
         snapshot = AgentSnapshot(
             id=agent.id, name=agent.name, tags=agent.tags,
@@ -331,25 +592,28 @@ class AgentLoop:
             block = turn.memory.blocks.get(label)
             if block is not None and not block.read_only and len(value) <= block.limit:
                 turn.memory.write(block, value)
-        return _ToolResult(call=call, status=outcome.status, text=outcome.text, stdout=outcome.stdout,
-                           stderr=outcome.stderr)
+        return ToolResult(call=call, status=outcome.status, text=outcome.text, stdout=outcome.stdout,
+                          stderr=outcome.stderr)
 
     async def _call_base_tool(
         self, actor: Actor, turn: _Turn, call: ToolCallRequest, args: dict[str, Any]
-    ) -> _ToolResult:
+    ) -> ToolResult:
         name = call.name
         try:
             if name == ASSISTANT_TOOL:
-                return _ToolResult(call=call, status="success", text=SENT)
+                return ToolResult(call=call, status="success", text=SENT)
             if name == "conversation_search":
-                return _ToolResult(call=call, status="success", text=await self._search(actor, turn, **args))
+                return ToolResult(call=call, status="success", text=await self._search(actor, turn, **args))
+            if name in MULTI_AGENT_TOOLS and self._multi_agent is not None:
+                text = await self._multi_agent.call(name, actor, turn.agent.id, args)
+                return ToolResult(call=call, status="success", text=text)
             function = MEMORY_TOOLS.get(name)
             if function is None:
                 return _error(call, "NotImplementedError", f"{name} is not available on this server")
             returned = function(turn.memory, **args)
         except (TypeError, ValueError) as exc:
             return _error(call, type(exc).__name__, str(exc))
-        return _ToolResult(call=call, status="success", text="None" if returned is None else str(returned))
+        return ToolResult(call=call, status="success", text="None" if returned is None else str(returned))
 
     async def _search(self, actor: Actor, turn: _Turn, query: str, page: int | None = 0) -> str:
         page = page or 0
@@ -378,16 +642,29 @@ class AgentLoop:
         step: Step | None = None,
         step_id: str | None = None,
         tools_ms: float | None = None,
+        set_pending: bool = False,
+        pending: PendingApproval | None = None,
+        requested: tuple[str, list[str]] | None = None,
     ) -> None:
-        """One transaction: the rows, the step (new, or its tool time), and the memory edits made so far."""
+        """One transaction: the rows, the step (new, or its tool time), the memory edits made so far, and (with
+        `set_pending`) what the agent waits on the client for — `pending`, or nothing — with the calls of the
+        answer `requested` put to the client."""
         async with self._db.session() as session:
             if step is not None:
                 await StepRepository(session, actor).add(step)
             elif step_id is not None:
                 stored = await session.get(Step, step_id)
-                if stored is not None:
-                    stored.tools_ms = tools_ms
+                if stored is not None and tools_ms is not None:
+                    stored.tools_ms = (stored.tools_ms or 0) + tools_ms
             await MessageRepository(session, actor).add_all(rows)
+            if requested is not None:
+                asked = await session.get(Message, requested[0])
+                if asked is not None:
+                    asked.requested_approval = requested[1]
+            if set_pending:
+                agent = await session.get(Agent, turn.agent.id)
+                if agent is not None:
+                    agent.pending_approval = pending.model_dump(mode="json") if pending is not None else None
             if turn.memory.changed:
                 await self._write_memory(session, actor, turn)
         turn.rows.extend(rows)
@@ -428,5 +705,19 @@ def _truthy(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
-def _error(call: ToolCallRequest, kind: str, message: str) -> _ToolResult:
-    return _ToolResult(call=call, status="error", text=f"Error executing function {call.name}: {kind}: {message}")
+def _error(call: ToolCallRequest, kind: str, message: str) -> ToolResult:
+    return ToolResult(call=call, status="error", text=f"Error executing function {call.name}: {kind}: {message}")
+
+
+def _lines(output: str | Sequence[str]) -> list[str]:
+    if isinstance(output, str):
+        return [output] if output else []
+    return list(output)
+
+
+def _ends_turn(rules: RuleSet, name: str) -> bool:
+    return name == ASSISTANT_TOOL or rules.flow(name) == "exit"
+
+
+def _required(uncalled: Sequence[str]) -> str:
+    return REQUIRED_REASON.format(tools=", ".join(uncalled))

@@ -1,6 +1,7 @@
 """The system prompt the model reads: the agent's `system` text with its memory blocks rendered as Letta renders
-them (a `<memory_blocks>` section, each block with its description, size and value), then a short metadata
-section. Rebuilt before every step, so a memory edit is seen by the next LLM call."""
+them (a `<memory_blocks>` section, each block with its description, size and value), the agent's tool rules
+(`<tool_usage_rules>`), then a short metadata section. Rebuilt before every step, so a memory edit is seen by the
+next LLM call."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,10 +42,11 @@ def render_blocks(blocks: Sequence[BlockView]) -> str:
 
 
 def render_system_prompt(
-    system: str, blocks: Sequence[BlockView], *, now: datetime, previous_messages: int = 0
+    system: str, blocks: Sequence[BlockView], *, now: datetime, previous_messages: int = 0, rules: str | None = None
 ) -> str:
-    """`system` with the blocks in place of `{CORE_MEMORY}` (or after it when it has no such variable)."""
-    memory = render_blocks(blocks)
+    """`system` with the blocks (and the rendered tool `rules`, when any) in place of `{CORE_MEMORY}` (or after it
+    when it has no such variable)."""
+    memory = render_blocks(blocks) if rules is None else f"{render_blocks(blocks)}\n\n{rules}"
     metadata = "\n".join(
         [
             "<memory_metadata>",

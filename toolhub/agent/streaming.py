@@ -3,8 +3,8 @@ event; errors and cancellation as named events (`event: error`), which the 1.x S
 `data: [DONE]` last.
 
 With token streaming, the model's answer goes out in pieces that share the id of the row it becomes: reasoning
-and plain text as they arrive, and (in `letta_v1_agent`, which has no inner-thoughts argument to hide) tool-call
-argument fragments that concatenate to the call's exact arguments. Whatever was not streamed in pieces is sent
+and plain text as they arrive, and tool-call argument fragments that concatenate to the call's exact arguments
+(the loop sends none for agents whose calls carry inner thoughts). Whatever was not streamed in pieces is sent
 whole when the step is committed.
 """
 
@@ -34,9 +34,8 @@ def named_event(name: str, model: BaseModel) -> str:
 class TokenChunks:
     """Turns token deltas into Letta message chunks and remembers which parts of a row went out in pieces."""
 
-    def __init__(self, *, run_id: str | None, stream_tool_calls: bool) -> None:
+    def __init__(self, *, run_id: str | None) -> None:
         self._run_id = run_id
-        self._stream_tool_calls = stream_tool_calls
         self.streamed: set[tuple[str, str]] = set()
         """(row id, message_type) pairs already sent in pieces."""
 
@@ -54,7 +53,7 @@ class TokenChunks:
         if delta.content:
             self.streamed.add((event.message_id, "assistant_message"))
             yield AssistantMessage(**common, otid=otid(event.message_id, 1), content=delta.content)
-        if self._stream_tool_calls and delta.tool_call_index is not None:
+        if delta.tool_call_index is not None:
             self.streamed.add((event.message_id, "tool_call_message"))
             call = ToolCall(name=delta.tool_name, arguments=delta.arguments, tool_call_id=delta.tool_call_id)
             yield ToolCallMessage(**common, otid=otid(event.message_id, 2), tool_call=call, tool_calls=call)

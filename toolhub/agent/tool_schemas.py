@@ -61,3 +61,9 @@ def _function(tool: OfferedTool, *, thoughts_key: str | None, heartbeats: bool, 
         parameters["additionalProperties"] = False
         function["strict"] = True
     return {"type": "function", "function": function}
+
+
+def client_function(name: str, description: str | None, parameters: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A client-side tool as the model is offered it (its schema as the client sent it, never strict)."""
+    schema = dict(parameters) if parameters else {"type": "object", "properties": {}, "required": []}
+    return {"type": "function", "function": {"name": name, "description": description or "", "parameters": schema}}

@@ -4,9 +4,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from toolhub.agent.approvals import PendingApproval
 from toolhub.agent.llm.base import Usage
 from toolhub.agent.prompt import BlockView
 from toolhub.agent.tool_schemas import INNER_THOUGHTS, THINKING, OfferedTool
+from toolhub.tools.rules import RuleSet
 from toolhub.tools.spec import ToolSpec
 
 HEARTBEAT_LOOPS = frozenset({"memgpt_agent", "memgpt_v2_agent"})
@@ -18,6 +20,10 @@ STRICT_PROVIDERS = frozenset({"openai", "openai-proxy"})
 class AgentTool:
     spec: ToolSpec
     offered: OfferedTool
+    requires_approval: bool = False
+    """The tool's `default_requires_approval`, or this agent's own choice for it."""
+    parallel: bool = False
+    """`enable_parallel_execution`."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,12 +37,13 @@ class AgentView:
     llm_config: Mapping[str, Any] = field(default_factory=dict)
     model_settings: Mapping[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
-    tool_rules: tuple[Mapping[str, Any], ...] = ()
+    rules: RuleSet = field(default_factory=RuleSet)
     tools: Mapping[str, AgentTool] = field(default_factory=dict)
     blocks: tuple[BlockView, ...] = ()
     secrets: Mapping[str, str] = field(default_factory=dict)
     tool_sandbox: str | None = None
     timezone: str = "UTC"
+    pending_approval: PendingApproval | None = None
 
     @property
     def heartbeats(self) -> bool:
@@ -52,11 +59,6 @@ class AgentView:
     @property
     def strict(self) -> bool:
         return self.handle.split("/", 1)[0] in STRICT_PROVIDERS
-
-    def rule_tools(self, rule_type: str) -> frozenset[str]:
-        return frozenset(
-            str(rule.get("tool_name")) for rule in self.tool_rules if rule.get("type") == rule_type
-        )
 
     @property
     def parallel_tool_calls(self) -> bool:

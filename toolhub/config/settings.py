@@ -75,6 +75,19 @@ class Settings(BaseSettings):
         "letta-client 0.1.x, letta_v1_agent for 1.x.",
     )
 
+    agent_reply_timeout_seconds: float = Field(
+        default=300.0, gt=0, description="How long an agent waits for another agent's reply (multi-agent tools)."
+    )
+    run_workers: int = Field(
+        default=4, ge=1, le=256, description="Background (async) runs executing at once; more wait for a worker."
+    )
+    approval_timeout_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="How long a tool call waits for the client's approval (or a client-side tool's return); after "
+        "that it expires without running. Default: no limit.",
+    )
+
     mcp_config: Path | None = Field(
         default=None, description="mcp_config.json to load and watch; default TOOLHUB_HOME/mcp_config.json."
     )

@@ -39,6 +39,7 @@ _INCLUDED: dict[str, Relation] = {
     "agent.blocks": "blocks",
     "agent.secrets": "secrets",
     "agent.tags": "tags",
+    "agent.pending_approval": "pending_approval",
 }
 _LEGACY_RELATIONSHIPS: dict[str, Relation] = {
     "tools": "tools",

@@ -1,4 +1,7 @@
-"""FastAPI dependencies shared by the routers: who is calling, and the services they call."""
+"""FastAPI dependencies shared by the routers: who is calling, and the services they call.
+
+Every dependency is `async def`, even one that only returns an attribute: FastAPI runs a plain `def` dependency on
+a worker thread, a thread hop per dependency per request."""
 
 from typing import Annotated
 
@@ -10,6 +13,8 @@ from toolhub.services import (
     AgentService,
     BlockService,
     MessageService,
+    RunService,
+    MCPProfileService,
     MCPServerService,
     SandboxConfigService,
     Services,
@@ -30,47 +35,55 @@ async def _admin(principal: Annotated[Principal, Depends(authenticate)]) -> Prin
     return principal
 
 
-def _services(request: Request) -> Services:
+async def _services(request: Request) -> Services:
     return request.app.state.services
 
 
 ServicesDep = Annotated[Services, Depends(_services)]
 
 
-def _database(services: ServicesDep) -> Database:
+async def _database(services: ServicesDep) -> Database:
     return services.db
 
 
-def _executor(services: ServicesDep) -> ToolExecutor:
+async def _executor(services: ServicesDep) -> ToolExecutor:
     return services.executor
 
 
-def _tools(services: ServicesDep) -> ToolService:
+async def _tools(services: ServicesDep) -> ToolService:
     return services.tools
 
 
-def _sandbox_configs(services: ServicesDep) -> SandboxConfigService:
+async def _sandbox_configs(services: ServicesDep) -> SandboxConfigService:
     return services.sandbox_configs
 
 
-def _mcp_servers(services: ServicesDep) -> MCPServerService:
+async def _mcp_servers(services: ServicesDep) -> MCPServerService:
     return services.mcp_servers
 
 
-def _users(services: ServicesDep) -> UserService:
+async def _mcp_profiles(services: ServicesDep) -> MCPProfileService:
+    return services.mcp_profiles
+
+
+async def _users(services: ServicesDep) -> UserService:
     return services.users
 
 
-def _agents(services: ServicesDep) -> AgentService:
+async def _agents(services: ServicesDep) -> AgentService:
     return services.agents
 
 
-def _blocks(services: ServicesDep) -> BlockService:
+async def _blocks(services: ServicesDep) -> BlockService:
     return services.blocks
 
 
-def _messages(services: ServicesDep) -> MessageService:
+async def _messages(services: ServicesDep) -> MessageService:
     return services.messages
+
+
+async def _runs(services: ServicesDep) -> RunService:
+    return services.runs
 
 
 def _providers(services: ServicesDep) -> Providers:
@@ -85,8 +98,10 @@ Executor = Annotated[ToolExecutor, Depends(_executor)]
 Tools = Annotated[ToolService, Depends(_tools)]
 SandboxConfigs = Annotated[SandboxConfigService, Depends(_sandbox_configs)]
 MCPServers = Annotated[MCPServerService, Depends(_mcp_servers)]
+MCPProfiles = Annotated[MCPProfileService, Depends(_mcp_profiles)]
 Users = Annotated[UserService, Depends(_users)]
 Agents = Annotated[AgentService, Depends(_agents)]
 Blocks = Annotated[BlockService, Depends(_blocks)]
 Messages = Annotated[MessageService, Depends(_messages)]
+Runs = Annotated[RunService, Depends(_runs)]
 LLMProviders = Annotated[Providers, Depends(_providers)]

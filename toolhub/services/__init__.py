@@ -6,10 +6,14 @@ from dataclasses import dataclass
 
 from toolhub.agent.llm.providers import Providers
 from toolhub.cache import TTLCache
+from toolhub.services.callbacks import Callbacks
 from toolhub.services.agents import AgentService
 from toolhub.services.blocks import BlockService
+from toolhub.services.changes import ToolChanges
+from toolhub.services.mcp_profiles import MCPProfileService
 from toolhub.services.mcp_servers import MCPServerService
 from toolhub.services.messages import MessageService
+from toolhub.services.runs import RunService
 from toolhub.services.sandbox_configs import SandboxConfigService
 from toolhub.services.tools import ToolService
 from toolhub.services.users import UserService
@@ -21,10 +25,13 @@ from toolhub.tools.mcp_hub import MCPHub
 __all__ = [
     "AgentService",
     "BlockService",
+    "MCPProfileService",
     "MCPServerService",
     "MessageService",
+    "RunService",
     "SandboxConfigService",
     "Services",
+    "ToolChanges",
     "ToolService",
     "UserService",
 ]
@@ -41,11 +48,17 @@ class Services:
     tools: ToolService
     sandbox_configs: SandboxConfigService
     mcp_servers: MCPServerService
+    mcp_profiles: MCPProfileService
+    """What the MCP endpoint serves, and its profiles."""
+    tool_changes: ToolChanges
+    """Told by the services after every write that changes what tools an organization has."""
     users: UserService
     agents: AgentService
     blocks: BlockService
     messages: MessageService
-    """Message requests: the step loop, streaming, the message history."""
+    """Message requests: the step loop, streaming, background runs, cancellation, the message history."""
+    runs: RunService
+    callbacks: Callbacks
     actors: TTLCache[str, Actor]
     """Who a user id acts as; shared with authentication, dropped by `users` on delete."""
     providers: Providers

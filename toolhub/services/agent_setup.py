@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from toolhub.errors import InvalidInputError
+from toolhub.tools.rules import ContinueToolRule, TerminalToolRule, dump_rule
 
 DEFAULT_CONTEXT_WINDOW = 128_000
 DEFAULT_EMBEDDING_DIM = 1536
@@ -119,12 +120,16 @@ def base_tools(agent_type: str, *, include_base_tools: bool, include_multi_agent
 
 
 def base_tool_rules(tool_names: Iterable[str], given: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Letta's rules for the base tools among `tool_names` (exit_loop or continue_loop), leaving out any the client
-    already gave."""
+    """Letta's rules for the base tools among `tool_names` (exit_loop or continue_loop, with their default prompt
+    templates), leaving out any the client already gave."""
     rules: list[dict[str, Any]] = []
     present = {(rule.get("type"), rule.get("tool_name")) for rule in given}
     for name in tool_names:
-        kind = "exit_loop" if name in EXIT_LOOP_TOOLS else "continue_loop" if name in CONTINUE_LOOP_TOOLS else None
-        if kind is not None and (kind, name) not in present:
-            rules.append({"tool_name": name, "type": kind, "prompt_template": None})
+        rule = (
+            TerminalToolRule(tool_name=name) if name in EXIT_LOOP_TOOLS
+            else ContinueToolRule(tool_name=name) if name in CONTINUE_LOOP_TOOLS
+            else None
+        )
+        if rule is not None and (rule.type, name) not in present:
+            rules.append(dump_rule(rule))
     return rules

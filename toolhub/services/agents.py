@@ -1,5 +1,9 @@
 """Agents: create (with their blocks, tools, rules, secrets and first message), read as `AgentState`, modify,
-delete; their tools (list, attach, detach, run one) and core memory (blocks by label, attach, detach).
+delete; their tools (list, attach, detach, run one, approval choice) and core memory (blocks by label, attach,
+detach).
+
+Tool rules are checked when they are given (create, modify): every tool they name must be one of the agent's, and
+a conditional rule needs at least one mapping (400 otherwise, naming what is wrong).
 
 Secrets are encrypted here, with the server's key, before the repository stores them, and decrypted here when read
 (`secrets` is what the step loop calls). Creating an agent never asks a provider anything: the model handle only has
@@ -12,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from toolhub.agent.approvals import PendingApproval, request_view
 from toolhub.agent.prompt import DEFAULT_SYSTEM_PROMPT, BlockView, render_system_prompt
 from toolhub.errors import ConflictError, InvalidInputError, NotFoundError
 from toolhub.sandbox.base import AgentSnapshot
@@ -28,6 +33,7 @@ from toolhub.server.schemas.agents import (
     agent_state,
 )
 from toolhub.server.schemas.blocks import Block, BlockUpdate
+from toolhub.server.schemas.messages import ApprovalRequestMessage
 from toolhub.services import agent_setup
 from toolhub.services.blocks import new_block_columns, update_block
 from toolhub.store.crypto import SecretBox
@@ -44,6 +50,7 @@ from toolhub.store.repositories.messages import MessageRepository
 from toolhub.store.repositories.tools import ToolRepository
 from toolhub.tools import registry
 from toolhub.tools.executor import ExecutionContext, ToolExecutor
+from toolhub.tools.rules import RuleSet, ToolRule, dump_rule
 from toolhub.tools.spec import ToolCall, ToolSpec
 
 V1_DEFAULT_AGENT_TYPE = "letta_v1_agent"
@@ -112,7 +119,7 @@ class AgentService:
 
     async def create(self, actor: Actor, body: AgentCreate, *, v1_client: bool) -> AgentState:
         """Raises InvalidInputError for unknown tool names or ids, unknown block ids, a malformed model handle,
-        duplicate block labels or a block value over its limit."""
+        duplicate block labels, a block value over its limit, or tool rules naming tools the agent does not get."""
         agent_type = body.agent_type or self._default_agent_type
         agent_type = agent_type or (V1_DEFAULT_AGENT_TYPE if v1_client else LEGACY_DEFAULT_AGENT_TYPE)
         include_base_tools = body.include_base_tools is not False
@@ -148,7 +155,8 @@ class AgentService:
             tools = await _tools_for(session, actor, base=base, names=body.tools or (), ids=body.tool_ids or ())
             shared = await _blocks_by_id(session, actor, body.block_ids or ())
             _check_unique_labels([block["label"] for block in new_blocks] + [block.label for block in shared])
-            given_rules = [rule.model_dump() for rule in body.tool_rules or ()]
+            _check_rules(body.tool_rules or (), [t.name for t in tools])
+            given_rules = [dump_rule(rule) for rule in body.tool_rules or ()]
             base_rules = agent_setup.base_tool_rules([t.name for t in tools], given_rules) if include_rules else []
             row = await agents.create(tool_rules=given_rules + base_rules, **columns)
             blocks = BlockRepository(session, actor)
@@ -168,16 +176,20 @@ class AgentService:
             columns = {key: sent[key] for key in _PLAIN_COLUMNS if key in sent}
             if "metadata" in sent:
                 columns["metadata_"] = sent["metadata"]
-            if "tool_rules" in sent:
-                columns["tool_rules"] = [rule.model_dump() for rule in body.tool_rules or ()]
             columns.update(self._model_update(row, body))
+            if body.parallel_tool_calls is not None:
+                columns.update(_parallel_columns(columns.get("llm_config", row.llm_config), row.model_settings, body))
             if body.embedding is not None or body.embedding_config is not None:
                 columns.update(_embedding_columns(body))
+            current = await agents.tools(agent_id)
+            wanted = current
             if body.tool_ids is not None:
                 wanted = await _tools_for(session, actor, base=(), names=(), ids=body.tool_ids)
-                current = await agents.tools(agent_id)
                 await agents.detach_tools(agent_id, {t.id for t in current} - {t.id for t in wanted})
                 await agents.attach_tools(agent_id, [t.id for t in wanted])
+            if "tool_rules" in sent:
+                _check_rules(body.tool_rules or (), [t.name for t in wanted])
+                columns["tool_rules"] = [dump_rule(rule) for rule in body.tool_rules or ()]
             if body.block_ids is not None:
                 wanted_blocks = await _blocks_by_id(session, actor, body.block_ids)
                 _check_unique_labels([block.label for block in wanted_blocks])
@@ -211,6 +223,28 @@ class AgentService:
             await ToolRepository(session, actor).get(tool_id)
             await agents.attach_tools(agent_id, [tool_id])
             await agents.touch(row)
+            return (await self._states(agents, [row], ALL_RELATIONS))[0]
+
+    async def choose_approval(
+        self, actor: Actor, agent_id: str, tool_name: str, requires_approval: bool
+    ) -> AgentState:
+        """Whether this agent's calls of one of its tools wait for approval, over the tool's
+        `default_requires_approval`; turning it off also drops the agent's `requires_approval` rules on the tool.
+
+        Raises:
+            NotFoundError: no such agent, or no tool of that name attached to it.
+        """
+        async with self._db.session() as session:
+            agents = AgentRepository(session, actor)
+            row = await agents.get(agent_id)
+            tool = next((t for t in await agents.tools(agent_id) if t.name == tool_name), None)
+            if tool is None:
+                raise NotFoundError(f"Tool {tool_name!r} is not attached to agent {agent_id}")
+            await agents.choose_approval(agent_id, tool.id, requires_approval)
+            rules = list(row.tool_rules or [])
+            if not requires_approval:
+                rules = [rule for rule in rules if not _approval_rule_on(rule, tool_name)]
+            await agents.update(row, tool_rules=rules)
             return (await self._states(agents, [row], ALL_RELATIONS))[0]
 
     async def detach_tool(self, actor: Actor, agent_id: str, tool_id: str) -> AgentState:
@@ -343,6 +377,7 @@ class AgentService:
                 secrets=[self._secret_out(secret) for secret in secrets.get(row.id, ())],
                 message_ids=message_ids[row.id],
                 with_tags="tags" in relations,
+                pending_approval=_pending_view(row) if "pending_approval" in relations else None,
             )
             for row in rows
         ]
@@ -370,10 +405,15 @@ class AgentService:
         handle (the server's default model when none)."""
         if body.llm_config is not None and body.model is None:
             config = _client_llm_config(body.llm_config.model_dump(), body)
-            return {"model": agent_setup.handle_of_llm_config(config), "llm_config": config}
-        handle = body.model or self._default_model
-        config = agent_setup.llm_config(handle, context_window=body.context_window_limit, max_tokens=body.max_tokens)
-        return {"model": handle, "llm_config": config}
+        else:
+            handle = body.model or self._default_model
+            config = agent_setup.llm_config(
+                handle, context_window=body.context_window_limit, max_tokens=body.max_tokens
+            )
+        columns = {"model": agent_setup.handle_of_llm_config(config), "llm_config": config}
+        if body.parallel_tool_calls is not None:
+            columns.update(_parallel_columns(config, body.model_settings, body))
+        return columns
 
     def _model_update(self, row: AgentRow, body: AgentUpdate) -> dict[str, Any]:
         """A new model handle or `llm_config` replaces the config; `context_window_limit` and `max_tokens` alone
@@ -426,6 +466,41 @@ def _client_llm_config(config: dict[str, Any], body: AgentCreate | AgentUpdate) 
     config.setdefault("context_window", agent_setup.DEFAULT_CONTEXT_WINDOW)
     config.setdefault("handle", agent_setup.handle_of_llm_config(config))
     return config
+
+
+def _parallel_columns(
+    llm_config: dict[str, Any], model_settings: dict[str, Any] | None, body: AgentCreate | AgentUpdate
+) -> dict[str, Any]:
+    """The deprecated `parallel_tool_calls` field, kept where the loop reads it (`model_settings` first)."""
+    columns: dict[str, Any] = {"llm_config": {**llm_config, "parallel_tool_calls": body.parallel_tool_calls}}
+    settings = body.model_settings if body.model_settings is not None else model_settings
+    if settings is not None and "parallel_tool_calls" in settings:
+        columns["model_settings"] = {**settings, "parallel_tool_calls": body.parallel_tool_calls}
+    return columns
+
+
+def _check_rules(rules: Sequence[ToolRule], tool_names: Collection[str]) -> None:
+    """Raises InvalidInputError naming every problem: tools the rules name that the agent does not have, rules that
+    cannot work."""
+    ruleset = RuleSet(tuple(rules))
+    problems = ruleset.problems()
+    missing = sorted(ruleset.tool_names() - set(tool_names))
+    if missing:
+        problems.insert(0, f"Tool rules name tools the agent does not have: {missing}")
+    if problems:
+        raise InvalidInputError("; ".join(problems))
+
+
+def _approval_rule_on(rule: Any, tool_name: str) -> bool:
+    return isinstance(rule, dict) and rule.get("type") == "requires_approval" and rule.get("tool_name") == tool_name
+
+
+def _pending_view(row: AgentRow) -> ApprovalRequestMessage | None:
+    """The agent's pending approval request, unless it has expired."""
+    if not row.pending_approval:
+        return None
+    pending = PendingApproval.model_validate(row.pending_approval)
+    return None if pending.expired(utcnow()) else request_view(pending)
 
 
 def _embedding_columns(body: AgentCreate | AgentUpdate) -> dict[str, Any]:
@@ -491,6 +566,7 @@ async def _add_system_message(session: AsyncSession, actor: Actor, agent: AgentR
         )
         for b in blocks
     ]
-    content = render_system_prompt(agent.system, views, now=utcnow())
+    rules = RuleSet.parse(agent.tool_rules or ()).prompt()
+    content = render_system_prompt(agent.system, views, now=utcnow(), rules=rules)
     system = Message(id=new_id("message"), agent_id=agent.id, role="system", content=content)
     await MessageRepository(session, actor).add_all([system])

@@ -6,6 +6,8 @@ through `_writing`, which drops that organization's cache entries once the write
 never runs a tool under a config it has just replaced.
 """
 
+from __future__ import annotations  # methods named `list` must not shadow the builtin in annotations
+
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from toolhub.sandbox.requirements import overlaps
 from toolhub.store.db import Database
 from toolhub.store.models import SandboxConfig, SandboxEnvVar
 from toolhub.store.repositories import Actor
+from toolhub.store.repositories.base import Order
 from toolhub.store.repositories.sandbox_configs import (
     SandboxConfigRepository,
     SandboxEnvVarRepository,
@@ -78,6 +81,42 @@ class SandboxConfigService:
                 )
             self._cache.put(key, found)
         return found
+
+    # ---- reads -----------------------------------------------------------------------------------------------------
+
+    async def list(
+        self,
+        actor: Actor,
+        sandbox_type: str | None = None,
+        *,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int | None = None,
+        order: Order = "asc",
+    ) -> list[SandboxConfig]:
+        """One page of the organization's configs, of one type when `sandbox_type` is given."""
+        conditions = [SandboxConfig.type == sandbox_type] if sandbox_type else []
+        async with self._db.session() as session:
+            return await SandboxConfigRepository(session, actor).list(
+                *conditions, after=after, before=before, limit=limit, order=order
+            )
+
+    async def env_vars(
+        self,
+        actor: Actor,
+        config_id: str,
+        *,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int | None = None,
+        order: Order = "asc",
+    ) -> list[SandboxEnvVar]:
+        """One page of a config's environment variables. Raises NotFoundError when the config is not the
+        organization's."""
+        async with self._db.session() as session:
+            repos = _repos(session, actor)
+            await repos.configs.get(config_id)
+            return await repos.env_vars.for_config(config_id, after=after, before=before, limit=limit, order=order)
 
     # ---- writes ----------------------------------------------------------------------------------------------------
 

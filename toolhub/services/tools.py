@@ -1,23 +1,29 @@
-"""Tool writes and reads by id: schema derivation (see `toolhub.tools.registry`) before any transaction opens,
-then the repository inside one. Also turns a stored tool, or a `/v1/tools/run` body, into the `ToolSpec` the
+"""Tool writes, lists and reads by id: schema derivation (see `toolhub.tools.registry`) before any transaction
+opens, then the repository inside one. Also turns a stored tool, or a `/v1/tools/run` body, into the `ToolSpec` the
 executor runs."""
+
+from __future__ import annotations  # methods named `list` must not shadow the builtin in annotations
 
 from collections.abc import Mapping
 from typing import Any
 
 from toolhub.builtin_tools.base import base_tool_names
+from toolhub.services.changes import ToolChanges
 from toolhub.store.db import Database
 from toolhub.store.models import Tool as ToolRow
 from toolhub.store.repositories import Actor
-from toolhub.store.repositories.tools import ToolRepository
+from toolhub.store.repositories.base import Order
+from toolhub.store.repositories.tools import ToolFilters, ToolRepository
 from toolhub.tools import registry
 from toolhub.tools.model import ToolCreate, ToolRunFromSource, ToolUpdate
 from toolhub.tools.spec import ToolSpec
 
 
 class ToolService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, changes: ToolChanges) -> None:
         self._db = db
+        self._changes = changes
+        """Told after each committed create, update or delete (the MCP endpoint's `list_changed`)."""
 
     async def get(self, actor: Actor, tool_id: str) -> ToolRow:
         async with self._db.session() as session:
@@ -50,6 +56,24 @@ class ToolService:
             pip_requirements=body.pip_requirements,
         )
 
+    async def list(
+        self,
+        actor: Actor,
+        filters: ToolFilters,
+        *,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int | None = None,
+        order: Order = "asc",
+    ) -> list[ToolRow]:
+        """One page of the organization's tools matching every filter. A first page (no cursor) makes sure the
+        base tools exist, as Letta's list does."""
+        async with self._db.session() as session:
+            tools = ToolRepository(session, actor)
+            if after is None and before is None:
+                await registry.ensure_base_tools(tools)
+            return await tools.list(*filters.conditions(), after=after, before=before, limit=limit, order=order)
+
     async def count(self, actor: Actor, *, include_base_tools: bool) -> int:
         async with self._db.session() as session:
             return await ToolRepository(session, actor).count(() if include_base_tools else base_tool_names())
@@ -64,12 +88,16 @@ class ToolService:
     async def create(self, actor: Actor, body: ToolCreate) -> ToolRow:
         columns = await registry.columns_for_create(body, caller=actor.user_id)
         async with self._db.session() as session:
-            return await ToolRepository(session, actor).create(**columns)
+            row = await ToolRepository(session, actor).create(**columns)
+        await self._changes.publish(actor.organization_id)
+        return row
 
     async def upsert(self, actor: Actor, body: ToolCreate) -> ToolRow:
         columns = await registry.columns_for_create(body, caller=actor.user_id)
         async with self._db.session() as session:
-            return await ToolRepository(session, actor).upsert(**columns)
+            row = await ToolRepository(session, actor).upsert(**columns)
+        await self._changes.publish(actor.organization_id)
+        return row
 
     async def modify(self, actor: Actor, tool_id: str, body: ToolUpdate) -> ToolRow:
         """Derivation runs between two transactions, so a slow schema never holds a connection."""
@@ -77,8 +105,11 @@ class ToolService:
         columns = await registry.columns_for_update(current, body, caller=actor.user_id)
         async with self._db.session() as session:
             tools = ToolRepository(session, actor)
-            return await tools.update(await tools.get(tool_id), **columns)
+            row = await tools.update(await tools.get(tool_id), **columns)
+        await self._changes.publish(actor.organization_id)
+        return row
 
     async def delete(self, actor: Actor, tool_id: str) -> None:
         async with self._db.session() as session:
             await ToolRepository(session, actor).delete(tool_id)
+        await self._changes.publish(actor.organization_id)

@@ -96,6 +96,10 @@ class Tool(OrgOwned, Base):
     pip_requirements: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
     tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata_", JSON, default=dict)
+    default_requires_approval: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    """A call waits for the client's approval (unless an agent turned that off for itself)."""
+    enable_parallel_execution: Mapped[bool | None] = mapped_column(Boolean, default=False)
+    """Calls of one model answer may run concurrently when every called tool allows it."""
 
 
 class SandboxConfig(OrgOwned, Base):
@@ -162,6 +166,8 @@ class Agent(OrgOwned, Base):
     last_stop_reason: Mapped[str | None] = mapped_column(String(64), default=None)
     last_run_completion: Mapped[datetime | None] = mapped_column(default=None)
     last_run_duration_ms: Mapped[int | None] = mapped_column(Integer, default=None)
+    pending_approval: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    """The calls the agent waits on the client for (`toolhub.agent.approvals.PendingApproval`), if any."""
 
 
 class Block(OrgOwned, Base):
@@ -203,6 +209,8 @@ class AgentTool(Base):
     agent_id: Mapped[str] = mapped_column(String(64), ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
     tool_id: Mapped[str] = mapped_column(String(64), ForeignKey("tools.id", ondelete="CASCADE"), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    requires_approval: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    """This agent's choice (`PATCH /v1/agents/{id}/tools/approval/{name}`); None: the tool's default."""
 
 
 class AgentSecret(OrgOwned, Base):
@@ -233,6 +241,12 @@ class Run(OrgOwned, Base):
     usage: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
     total_duration_ns: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    instance_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    """The server executing the run; at start-up a server fails its own runs left unfinished by a crash."""
+    callback_url: Mapped[str | None] = mapped_column(Text, default=None)
+    callback_sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    callback_status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    callback_error: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class Step(OrgOwned, Base):
@@ -265,7 +279,7 @@ class Message(OrgOwned, Base):
     run_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     step_id: Mapped[str | None] = mapped_column(String(64), default=None)
     role: Mapped[str] = mapped_column(String(16))
-    """system, user, assistant or tool."""
+    """system, user, assistant, tool, or approval (the client's answers to calls that waited for it)."""
     content: Mapped[str | None] = mapped_column(Text, default=None)
     reasoning: Mapped[str | None] = mapped_column(Text, default=None)
     tool_calls: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
@@ -279,3 +293,23 @@ class Message(OrgOwned, Base):
     is_err: Mapped[bool] = mapped_column(Boolean, default=False)
     in_context: Mapped[bool] = mapped_column(Boolean, default=True)
     """False once the agent's messages were reset: kept in history, no longer sent to the model."""
+    requested_approval: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    """On an assistant message: the ids of its calls put to the client (approval or client-side tool)."""
+    approvals: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    """On an `approval` message: the client's answers."""
+    approval_request_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    """On an `approval` message: the assistant message whose calls it answers."""
+
+
+class MCPProfile(OrgOwned, Base):
+    """A subset of the organization's tools served at `/mcp/{name}`: the tools with any of `tags` or one of
+    `tool_ids` (a tool in neither is not served there; an empty profile serves nothing)."""
+
+    __tablename__ = "mcp_profiles"
+    __table_args__ = (UniqueConstraint("organization_id", "name", name="uq_mcp_profiles_org_name"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    tool_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)

@@ -68,6 +68,12 @@ class Tool(BaseModel):
     json_schema_strict: dict[str, Any] | None = Field(
         default=None, validation_alias="strict_json_schema", description="The OpenAI strict-mode variant."
     )
+    default_requires_approval: bool | None = Field(
+        default=None, description="Calls wait for the client's approval (agents may turn this off for themselves)."
+    )
+    enable_parallel_execution: bool | None = Field(
+        default=False, description="Calls of one model answer may run concurrently when every called tool allows it."
+    )
 
 
 class ToolCreate(BaseModel):
@@ -83,6 +89,8 @@ class ToolCreate(BaseModel):
     args_json_schema: dict[str, Any] | None = None
     return_char_limit: ReturnCharLimit = DEFAULT_RETURN_CHAR_LIMIT
     pip_requirements: list[PipRequirement] | None = None
+    default_requires_approval: bool | None = None
+    enable_parallel_execution: bool | None = False
 
 
 class ToolUpdate(BaseModel):
@@ -101,6 +109,8 @@ class ToolUpdate(BaseModel):
     metadata_: ToolMetadata | None = Field(
         default=None, description="Checked here: a bad `timeout` or `sandbox` would otherwise fail every later run."
     )
+    default_requires_approval: bool | None = None
+    enable_parallel_execution: bool | None = None
 
 
 class GenerateSchemaRequest(BaseModel):

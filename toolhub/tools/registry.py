@@ -2,19 +2,25 @@
 
 Schema derivation runs before any database transaction opens, so a slow or hostile source never holds a
 connection. It runs in two steps. The static step (AST only, milliseconds) runs on the default worker
-threads that the rest of the server shares. Only a source whose annotations must be evaluated takes the
-second step, which starts a confined child that may stay busy until its timeout (10 s); those run on their
-own small thread pool, at most `DerivationBounds.total` at once and `per_caller` per user. A caller over
-the bound waits up to `wait_seconds` for a slot, then gets a 429 with `Retry-After`. So hostile sources
+threads that the rest of the server shares; a small source (a fraction of a millisecond) is read on the event
+loop itself, which is cheaper than the hop to a thread and back. Only a source whose annotations must be
+evaluated takes the second step, which starts a confined child that may stay busy until its timeout (10 s); those
+run on their own small thread pool, at most `DerivationBounds.total` at once and `per_caller` per user. A caller
+over the bound waits up to `wait_seconds` for a slot, then gets a 429 with `Retry-After`. So hostile sources
 can only slow down other such derivations, never tool calls or static derivations.
+
+What is derived depends only on the source and the schemas sent with it, so it is kept by a hash of those
+(`DerivedSchemas`): running the same source again (`POST /v1/tools/run`, an upsert) derives nothing.
 """
 
 import asyncio
 import functools
+import hashlib
+import json
 import math
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +33,7 @@ from toolhub.store.repositories.tools import ToolRepository
 from toolhub.tools.model import PipRequirement, ToolCreate, ToolUpdate
 from toolhub.tools.schema.derive import EvaluationRequired, derive_json_schema, function_name, json_schema_from_args_schema
 from toolhub.tools.schema.probe import DEFAULT_LIMITS
+from toolhub.tools.schema.source import PARSE_LOCK
 from toolhub.tools.schema.strict import strict_variant
 
 T = TypeVar("T")
@@ -137,6 +144,53 @@ class ProbeGate:
 
 _PROBES = ProbeGate(DerivationBounds())
 
+INLINE_SOURCE_CHARS = 8192
+"""Sources up to this size take the static step on the event loop (see the module docstring)."""
+
+SchemaInputs = tuple[str, dict | None, dict | None, str | None]
+"""source_code, json_schema, args_json_schema, description: everything a schema is derived from."""
+
+
+class DerivedSchemas:
+    """Derived `SchemaFields` by a hash of their inputs, the least recently used dropped beyond `size`.
+
+    Entries are kept as JSON text, so every caller gets dicts of its own (a stored row or a spec may be changed
+    later without changing what the next caller gets). Failures are not kept.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._entries: OrderedDict[bytes, str] = OrderedDict()
+
+    @staticmethod
+    def key(inputs: SchemaInputs) -> bytes | None:
+        """None for inputs that are not plain JSON (then nothing is kept for them)."""
+        try:
+            return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).digest()
+        except (TypeError, ValueError):
+            return None
+
+    def get(self, key: bytes | None) -> "SchemaFields | None":
+        text = None if key is None else self._entries.get(key)
+        if text is None:
+            return None
+        self._entries.move_to_end(key)  # type: ignore[arg-type]
+        return SchemaFields(**json.loads(text))
+
+    def put(self, key: bytes | None, fields: "SchemaFields") -> None:
+        try:
+            text = json.dumps(fields.columns())
+        except (TypeError, ValueError):
+            return
+        if key is not None:
+            self._entries[key] = text
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
+_DERIVED = DerivedSchemas()
+
 
 def _check_source_type(source_type: str | None) -> None:
     if source_type not in (None, "python"):
@@ -191,11 +245,26 @@ async def derive_schema_fields(
         TooManyRequestsError: the source must be loaded and no slot came free in time.
     """
     _check_source_type(source_type)
-    inputs = (source_code, json_schema, args_json_schema, description)
-    try:
-        return await asyncio.to_thread(_derive, *inputs, evaluate=False)
-    except EvaluationRequired:
-        return await _PROBES.run(caller, functools.partial(_derive, *inputs, evaluate=True))
+    inputs: SchemaInputs = (source_code, json_schema, args_json_schema, description)
+    key = DerivedSchemas.key(inputs)
+    derived = _DERIVED.get(key)
+    if derived is None:
+        try:
+            derived = await _derive_statically(inputs)
+        except EvaluationRequired:
+            derived = await _PROBES.run(caller, functools.partial(_derive, *inputs, evaluate=True))
+        _DERIVED.put(key, derived)
+    return derived
+
+
+async def _derive_statically(inputs: SchemaInputs) -> SchemaFields:
+    """The static step: on the event loop for a small source when no thread is parsing, else on a thread."""
+    if len(inputs[0]) <= INLINE_SOURCE_CHARS and PARSE_LOCK.acquire(blocking=False):
+        try:
+            return _derive(*inputs, evaluate=False)
+        finally:
+            PARSE_LOCK.release()
+    return await asyncio.to_thread(_derive, *inputs, evaluate=False)
 
 
 def _requirements(reqs: list[PipRequirement] | None) -> list[dict[str, Any]] | None:
@@ -221,13 +290,16 @@ async def columns_for_create(body: ToolCreate, *, caller: str) -> dict[str, Any]
         "tags": body.tags,
         "return_char_limit": body.return_char_limit,
         "pip_requirements": _requirements(body.pip_requirements),
+        "default_requires_approval": body.default_requires_approval,
+        "enable_parallel_execution": body.enable_parallel_execution,
     }
 
 
 async def columns_for_update(current: ToolRow, body: ToolUpdate, *, caller: str) -> dict[str, Any]:
     """Only the fields the client sent change; new source or schemas re-derive the schema (and may rename)."""
     sent = body.model_dump(exclude_none=True)
-    columns: dict[str, Any] = {k: v for k, v in sent.items() if k in ("tags", "return_char_limit", "metadata_")}
+    plain = ("tags", "return_char_limit", "metadata_", "default_requires_approval", "enable_parallel_execution")
+    columns: dict[str, Any] = {k: v for k, v in sent.items() if k in plain}
     if "pip_requirements" in sent:
         columns["pip_requirements"] = _requirements(body.pip_requirements)
     schema_inputs = {"source_code", "source_type", "json_schema", "args_json_schema", "description"}

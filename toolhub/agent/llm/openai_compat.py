@@ -21,6 +21,9 @@ from toolhub.agent.llm.sdk_errors import translated_errors
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 300.0
 """A long answer from a slow local model may take minutes; the connect timeout is what catches a dead host."""
+CHAT_COMPLETIONS = "/chat/completions"
+"""Posted with the SDK's raw `post`: the body is already plain JSON, and `chat.completions.create` would walk all
+of it through its typed-dict transform first — tens of milliseconds for a long conversation with many tools."""
 
 
 class OpenAICompatClient:
@@ -52,14 +55,21 @@ class OpenAICompatClient:
 
     async def complete(self, request: LLMRequest) -> LLMResponse:
         with self._errors():
-            completion = await self._sdk.chat.completions.create(**self._params(request))
+            completion = await self._sdk.post(CHAT_COMPLETIONS, body=self._params(request), cast_to=ChatCompletion)
         return self._response(completion)
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[LLMDelta]:
         params = self._params(request) | {"stream": True, "stream_options": {"include_usage": True}}
         collected = _StreamState()
         with self._errors():
-            async with await self._sdk.chat.completions.create(**params) as chunks:
+            chunks = await self._sdk.post(
+                CHAT_COMPLETIONS,
+                body=params,
+                cast_to=ChatCompletion,
+                stream=True,
+                stream_cls=openai.AsyncStream[ChatCompletionChunk],
+            )
+            async with chunks:
                 async for chunk in chunks:
                     for delta in collected.add(chunk):
                         yield delta

@@ -9,11 +9,13 @@ the same provider.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Union
 
-from toolhub.agent.llm.anthropic_adapter import AnthropicClient
 from toolhub.agent.llm.openai_compat import OpenAICompatClient
 from toolhub.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from toolhub.agent.llm.anthropic_adapter import AnthropicClient
 
 OPENAI_URL = "https://api.openai.com/v1"
 PROXY_NAME = "openai-proxy"
@@ -22,7 +24,7 @@ NO_KEY = "none"
 """Sent as the key to local servers that need none: the SDK insists on one, and must never fall back to the
 `OPENAI_API_KEY` of the server's own environment."""
 
-Adapter = OpenAICompatClient | AnthropicClient
+Adapter = Union[OpenAICompatClient, "AnthropicClient"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,6 +151,9 @@ class ConfiguredProvider:
 
     def adapter(self) -> Adapter:
         if self.spec.api == "anthropic":
+            # Imported here: the anthropic SDK takes about a second to import, a cost only its users should pay.
+            from toolhub.agent.llm.anthropic_adapter import AnthropicClient
+
             return AnthropicClient(api_key=self.api_key, base_url=self.base_url, provider=self.name)
         return OpenAICompatClient(
             provider=self.listed_as,

@@ -1,11 +1,13 @@
-"""`/v1/agents`: agents (create, list, count, retrieve, modify, delete), their tools (list, attach, detach, run)
-and their core memory (blocks by label, attach, detach), answered as each SDK generation expects."""
+"""`/v1/agents`: agents (create, list, count, retrieve, modify, delete), their tools (list, attach, detach, run,
+approval choice) and their core memory (blocks by label, attach, detach), answered as each SDK generation
+expects."""
 
 import dataclasses
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request
 
+from toolhub.errors import InvalidInputError
 from toolhub.server.clients import IncludeQuery, IncludeRelationshipsQuery, is_v1_client, requested_relations
 from toolhub.server.deps import Agents, CurrentActor
 from toolhub.server.listing import KnownQueryOnly, ListParams, list_params
@@ -15,6 +17,7 @@ from toolhub.server.schemas.agents import (
     AgentState,
     AgentUpdate,
     Memory,
+    ModifyApprovalRequest,
     ToolExecuteRequest,
     ToolExecutionResult,
 )
@@ -156,6 +159,27 @@ async def detach_tool(
     agent_id: str, tool_id: str, request: Request, actor: CurrentActor, agents: Agents
 ) -> AgentState | None:
     state = await agents.detach_tool(actor, agent_id, tool_id)
+    return None if is_v1_client(request) else state
+
+
+@router.patch(
+    "/{agent_id}/tools/approval/{tool_name}", response_model=AgentState | None, operation_id="modify_approval_for_tool"
+)
+async def modify_approval_for_tool(
+    agent_id: str,
+    tool_name: str,
+    request: Request,
+    actor: CurrentActor,
+    agents: Agents,
+    body: Annotated[ModifyApprovalRequest | None, Body()] = None,
+    requires_approval: Annotated[bool | None, Query(description="Deprecated: send it in the body.")] = None,
+) -> AgentState | None:
+    """Whether this agent's calls of the tool wait for the client's approval (over the tool's
+    `default_requires_approval`). `null` for a 1.x client, the AgentState for a legacy one."""
+    wanted = body.requires_approval if body is not None else requires_approval
+    if wanted is None:
+        raise InvalidInputError("Send requires_approval (true or false)")
+    state = await agents.choose_approval(actor, agent_id, tool_name, wanted)
     return None if is_v1_client(request) else state
 
 

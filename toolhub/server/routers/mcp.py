@@ -6,20 +6,16 @@ Listings show the shared servers of mcp_config.json and the organization's own (
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body
 
 from toolhub.mcp_bridge.config import masked_config
 from toolhub.server.deps import CurrentActor, CurrentPrincipal, MCPServers
 from toolhub.server.listing import KnownQueryOnly
 from toolhub.server.routers import API_PREFIX
-from toolhub.tools.mcp_hub import MCPHub, ServerView
+from toolhub.tools.mcp_hub import ServerView
 from toolhub.tools.model import Tool
 
 router = APIRouter(prefix=f"{API_PREFIX}/tools/mcp/servers", tags=["mcp"])
-
-
-def _hub(request: Request) -> MCPHub:
-    return request.app.state.services.mcp_hub
 
 
 def _view(view: ServerView) -> dict[str, Any]:
@@ -31,17 +27,13 @@ def _view(view: ServerView) -> dict[str, Any]:
     }
 
 
-def _listing(hub: MCPHub, organization_id: str) -> list[dict[str, Any]]:
-    return [_view(view) for view in hub.servers(organization_id)]
-
-
 def _mcp_tool_json(tool: Any) -> dict[str, Any]:
     return tool.model_dump(mode="json", by_alias=True)
 
 
 @router.get("", operation_id="list_mcp_servers")
-async def list_mcp_servers(request: Request, actor: CurrentActor) -> dict[str, Any]:
-    return {view["server_name"]: view for view in _listing(_hub(request), actor.organization_id)}
+async def list_mcp_servers(actor: CurrentActor, servers: MCPServers) -> dict[str, Any]:
+    return {view["server_name"]: view for view in map(_view, servers.servers(actor))}
 
 
 @router.put("", operation_id="add_mcp_server")
@@ -80,10 +72,9 @@ async def delete_mcp_server(mcp_server_name: str, actor: CurrentActor, servers: 
 
 
 @router.get("/{mcp_server_name}/tools", operation_id="list_mcp_tools_by_server", dependencies=[KnownQueryOnly])
-async def list_mcp_tools_by_server(mcp_server_name: str, request: Request, actor: CurrentActor) -> list[Any]:
+async def list_mcp_tools_by_server(mcp_server_name: str, actor: CurrentActor, servers: MCPServers) -> list[Any]:
     """The server's live tool list, whole: MCP tools are not rows, so there are no cursors (and no filters)."""
-    manager, _ = _hub(request).locate(actor.organization_id, mcp_server_name)
-    return [_mcp_tool_json(tool) for tool in await manager.list_tools(mcp_server_name)]
+    return [_mcp_tool_json(tool) for tool in await servers.tools(actor, mcp_server_name)]
 
 
 @router.post("/{mcp_server_name}/resync", operation_id="resync_mcp_server_tools")

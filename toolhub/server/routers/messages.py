@@ -13,6 +13,7 @@ from toolhub.server.deps import Agents, CurrentActor, Messages
 from toolhub.server.listing import ListParams, list_params
 from toolhub.server.routers import API_PREFIX
 from toolhub.server.schemas.agents import AgentState
+from toolhub.server.schemas.runs import CancelRequest, LettaAsyncRequest, Run
 from toolhub.server.schemas.messages import LettaMessage, LettaRequest, LettaResponse, MessageUpdate, ResetMessages
 from toolhub.services.messages import StreamOptions
 
@@ -73,6 +74,23 @@ async def send_message_streaming(
     return await _stream(http, agent_id, body, actor, messages)
 
 
+@router.post("/{agent_id}/messages/async", response_model=Run, operation_id="create_agent_message_async")
+async def send_message_async(agent_id: str, body: LettaAsyncRequest, actor: CurrentActor, messages: Messages) -> Any:
+    """Start the turn as a background run and answer with the run at once (status `created` while it waits for
+    a worker, `running`, then `completed`, `failed` or `cancelled`). With `callback_url`, the run is POSTed there
+    when it ends."""
+    return await messages.send_async(actor, agent_id, body, callback_url=body.callback_url)
+
+
+@router.post("/{agent_id}/messages/cancel", operation_id="cancel_agent_run")
+async def cancel_runs(
+    agent_id: str, actor: CurrentActor, messages: Messages, body: CancelRequest | None = None
+) -> dict[str, str]:
+    """Cancel the agent's active runs (or those of `run_ids`); each ends with stop reason `cancelled` and keeps
+    its committed steps. Answers what happened to each run."""
+    return await messages.cancel(actor, agent_id, body.run_ids if body else None)
+
+
 @router.get("/{agent_id}/messages", response_model=list[LettaMessage], operation_id="list_messages")
 async def list_messages(
     http: Request,
@@ -96,7 +114,7 @@ async def list_messages(
         assistant_kwarg=assistant_message_tool_kwarg,
     )
     chronological = "order" not in http.query_params and not is_v1_client(http)
-    return await messages.list(actor, agent_id, page, view, chronological=chronological)
+    return await messages.history(actor, agent_id, page, view, chronological=chronological)
 
 
 @router.patch("/{agent_id}/messages/{message_id}", response_model=LettaMessage, operation_id="modify_message")

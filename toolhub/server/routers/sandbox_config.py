@@ -7,11 +7,9 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from toolhub.sandbox.config_models import ENV_NAME_PATTERN, ENV_VALUE_PATTERN, SandboxType
-from toolhub.server.deps import CurrentActor, CurrentPrincipal, Db, SandboxConfigs
+from toolhub.server.deps import CurrentActor, CurrentPrincipal, SandboxConfigs
 from toolhub.server.listing import ListParams, list_params
 from toolhub.server.routers import API_PREFIX
-from toolhub.store.models import SandboxConfig
-from toolhub.store.repositories.sandbox_configs import SandboxConfigRepository, SandboxEnvVarRepository
 
 router = APIRouter(prefix=f"{API_PREFIX}/sandbox-config", tags=["sandbox-config"])
 
@@ -115,14 +113,12 @@ async def recreate_local_venv(actor: CurrentActor, configs: SandboxConfigs) -> A
 @router.get("", response_model=list[SandboxConfigOut])
 async def list_sandbox_configs(
     actor: CurrentActor,
-    db: Db,
+    configs: SandboxConfigs,
     page: Annotated[ListParams, list_params(limit=1000, order="asc")],
     sandbox_type: SandboxType | None = None,
 ) -> Any:
     """Letta's defaults (limit 1000, oldest first); `before` and `order` are toolhub's additions."""
-    conditions = [SandboxConfig.type == sandbox_type] if sandbox_type else []
-    async with db.session() as session:
-        return await SandboxConfigRepository(session, actor).list(*conditions, **page.cursor())
+    return await configs.list(actor, sandbox_type, **page.cursor())
 
 
 @router.patch("/environment-variable/{env_var_id}", response_model=SandboxEnvVarOut)
@@ -166,12 +162,10 @@ async def create_env_var(
 async def list_env_vars(
     sandbox_config_id: str,
     actor: CurrentActor,
-    db: Db,
+    configs: SandboxConfigs,
     page: Annotated[ListParams, list_params(limit=1000, order="asc")],
     reveal: bool = Query(False, description="Return values in clear (masked otherwise)."),
 ) -> Any:
     """Letta's defaults (limit 1000, oldest first); `before` and `order` are toolhub's additions."""
-    async with db.session() as session:
-        await SandboxConfigRepository(session, actor).get(sandbox_config_id)
-        rows = await SandboxEnvVarRepository(session, actor).for_config(sandbox_config_id, **page.cursor())
-        return rows if reveal else [_masked(row) for row in rows]
+    rows = await configs.env_vars(actor, sandbox_config_id, **page.cursor())
+    return rows if reveal else [_masked(row) for row in rows]

@@ -7,11 +7,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 
 from toolhub.server.clients import is_v1_client
-from toolhub.server.deps import CurrentActor, Db, Executor, Tools
+from toolhub.server.deps import CurrentActor, Executor, Tools
 from toolhub.server.listing import ListParams, list_params, many
 from toolhub.server.routers import API_PREFIX
-from toolhub.store.repositories.tools import ToolFilters, ToolRepository
-from toolhub.tools import registry
+from toolhub.store.repositories.tools import ToolFilters
 from toolhub.tools.executor import ExecutionContext, ToolOutcome
 from toolhub.tools.model import (
     GenerateSchemaRequest,
@@ -30,7 +29,7 @@ router = APIRouter(prefix=f"{API_PREFIX}/tools", tags=["tools"])
 @router.get("", response_model=list[Tool], operation_id="list_tools")
 async def list_tools(
     actor: CurrentActor,
-    db: Db,
+    tools: Tools,
     page: Annotated[ListParams, list_params(limit=50, order="desc")],
     order_by: Annotated[Literal["created_at"], Query(description="Field to sort by.")] = "created_at",
     name: Annotated[str | None, Query(description="Only the tool with this exact name.")] = None,
@@ -56,11 +55,7 @@ async def list_tools(
         exclude_tool_types=many(exclude_tool_types),
         only_letta_tools=return_only_letta_tools,
     )
-    async with db.session() as session:
-        tools = ToolRepository(session, actor)
-        if page.after is None and page.before is None:
-            await registry.ensure_base_tools(tools)
-        return await tools.list(*filters.conditions(), **page.cursor())
+    return await tools.list(actor, filters, **page.cursor())
 
 
 @router.get("/count", response_model=int, operation_id="count_tools")

@@ -1,8 +1,8 @@
 """Agents on the wire: Letta's `AgentState` as both SDK generations read it, the create and update bodies, and the
 agent tool-run exchange.
 
-Unknown body fields are ignored, as Letta ignores them on agent create and update. Tool rules are kept as sent
-(any object with a string `type`); checking them is the rules solver's job.
+Unknown body fields are ignored, as Letta ignores them on agent create and update. Tool rules have Letta's shapes
+(`toolhub.tools.rules`): an unknown `type` or a missing field is a 422; the service checks the tools they name.
 """
 
 from collections.abc import Sequence
@@ -15,12 +15,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from toolhub.config.settings import AgentType
 from toolhub.sandbox.config_models import ENV_NAME_PATTERN, ENV_VALUE_PATTERN
 from toolhub.server.schemas.blocks import Block, BlockCreate
+from toolhub.server.schemas.messages import ApprovalRequestMessage
 from toolhub.store.models import Agent as AgentRow
 from toolhub.store.models import Block as BlockRow
 from toolhub.store.models import Tool as ToolRow
 from toolhub.tools.model import Tool
+from toolhub.tools.rules import ToolRule
 
-Relation = Literal["tools", "blocks", "secrets", "tags"]
+Relation = Literal["tools", "blocks", "secrets", "tags", "pending_approval"]
 """What an AgentState may carry beyond the agent's own columns; 1.x clients get only what they `include`."""
 ALL_RELATIONS: frozenset[Relation] = frozenset(get_args(Relation))
 
@@ -54,14 +56,6 @@ def _known_timezone(value: str | None) -> str | None:
 
 
 TimeZone = Annotated[str | None, AfterValidator(_known_timezone)]
-
-
-class ToolRule(BaseModel):
-    """A tool rule, stored and returned as given."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str
 
 
 class LLMConfigIn(BaseModel):
@@ -114,6 +108,8 @@ class _AgentFields(BaseModel):
     model_settings: dict[str, Any] | None = None
     response_format: dict[str, Any] | None = None
     hidden: bool | None = None
+    parallel_tool_calls: bool | None = None
+    """Deprecated 1.x field: whether the model may call several tools in one answer (kept in `llm_config`)."""
 
 
 class AgentCreate(_AgentFields):
@@ -201,7 +197,8 @@ class AgentState(BaseModel):
     entity_id: str | None = None
     identity_ids: list[str] = Field(default_factory=list)
     identities: list[Any] = Field(default_factory=list)
-    pending_approval: dict[str, Any] | None = None
+    pending_approval: ApprovalRequestMessage | None = None
+    """The calls the agent waits on the client for (an `approval_request_message`), if any."""
     message_buffer_autoclear: bool = False
     enable_sleeptime: bool | None = None
     multi_agent_group: dict[str, Any] | None = None
@@ -223,6 +220,7 @@ def agent_state(
     secrets: Sequence[AgentEnvironmentVariable] = (),
     message_ids: Sequence[str] = (),
     with_tags: bool = True,
+    pending_approval: ApprovalRequestMessage | None = None,
 ) -> AgentState:
     """The AgentState of `row` with the relationships given (a relationship not loaded is an empty list)."""
     wire_blocks = [Block.from_row(block) for block in blocks]
@@ -257,6 +255,7 @@ def agent_state(
         last_stop_reason=row.last_stop_reason,
         timezone=row.timezone,
         hidden=row.hidden,
+        pending_approval=pending_approval,
     )
 
 
@@ -277,3 +276,11 @@ class ToolExecutionResult(BaseModel):
     stdout: list[str] = Field(default_factory=list)
     stderr: list[str] = Field(default_factory=list)
     sandbox_config_fingerprint: str | None = None
+
+
+class ModifyApprovalRequest(BaseModel):
+    """Body of `PATCH /v1/agents/{id}/tools/approval/{tool_name}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requires_approval: bool

@@ -1,5 +1,6 @@
-"""Letta's message wire shapes: what a message request takes (`LettaRequest`) and what it answers
-(`LettaResponse`, the `LettaMessage` types, stop reasons, usage), for both SDK generations.
+"""Letta's message wire shapes: what a message request takes (`LettaRequest`: messages, or the client's answers to
+calls waiting for it, and client-side tools) and what it answers (`LettaResponse`, the `LettaMessage` types
+including approval requests and responses, stop reasons, usage), for both SDK generations.
 
 One stored message can surface as several API messages sharing its `id` (reasoning, then a tool call or an
 assistant message), each with its own `otid`; `toolhub.agent.views` makes them from stored rows.
@@ -8,7 +9,7 @@ assistant message), each with its own `otid`; `toolhub.agent.views` makes them f
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 from toolhub.errors import InvalidInputError
 
@@ -38,12 +39,105 @@ class MessageCreate(BaseModel):
         return self.content if isinstance(self.content, str) else "".join(part.text for part in self.content)
 
 
+class ApprovalReturn(BaseModel):
+    """A client's answer to one tool call put up for approval."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["approval"] = "approval"
+    tool_call_id: str
+    approve: bool
+    reason: str | None = None
+
+
+class ToolReturnInput(BaseModel):
+    """The result of a call the client ran itself (a client-side tool), or that it answers in the tool's place."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["tool"] = "tool"
+    tool_return: str | list[TextContent]
+    status: Literal["success", "error"]
+    tool_call_id: str
+    stdout: list[str] | None = None
+    stderr: list[str] | None = None
+
+    @property
+    def text(self) -> str:
+        if isinstance(self.tool_return, str):
+            return self.tool_return
+        return "".join(part.text for part in self.tool_return)
+
+
+def _approval_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "tool" if value.get("type") == "tool" or "tool_return" in value else "approval"
+    return "tool" if isinstance(value, ToolReturnInput) else "approval"
+
+
+ApprovalItem = Annotated[
+    Annotated[ApprovalReturn, Tag("approval")] | Annotated[ToolReturnInput, Tag("tool")],
+    Discriminator(_approval_kind),
+]
+
+
+class ApprovalCreate(BaseModel):
+    """`{"type": "approval", "approvals": [...]}`: the answers to the calls waiting for the client. The deprecated
+    single form (`approve`, `approval_request_id`, `reason`) answers every waiting call alike."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["approval"] = "approval"
+    approvals: list[ApprovalItem] | None = None
+    approve: bool | None = None
+    approval_request_id: str | None = None
+    reason: str | None = None
+    otid: str | None = None
+
+
+class ToolReturnCreate(BaseModel):
+    """`{"type": "tool_return", "tool_returns": [...]}`: results of client-side calls (the same as an approval
+    message holding tool returns)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["tool_return"] = "tool_return"
+    tool_returns: list[ToolReturnInput]
+    otid: str | None = None
+
+
+def _input_kind(value: Any) -> str:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    answers = isinstance(value, dict) and kind is None and ("approvals" in value or "approve" in value)
+    if kind == "approval" or answers:
+        return "approval"
+    return "tool_return" if kind == "tool_return" else "message"
+
+
+InputItem = Annotated[
+    Annotated[MessageCreate, Tag("message")]
+    | Annotated[ApprovalCreate, Tag("approval")]
+    | Annotated[ToolReturnCreate, Tag("tool_return")],
+    Discriminator(_input_kind),
+]
+
+
+class ClientTool(BaseModel):
+    """A tool the client runs itself: offered to the model with the agent's tools, never run on the server."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(min_length=1, max_length=255)
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+
+
 class LettaRequest(BaseModel):
     """The body of `POST /v1/agents/{id}/messages` (and of the streaming and async variants)."""
 
     model_config = ConfigDict(extra="ignore")
 
-    messages: list[MessageCreate] | None = None
+    messages: list[InputItem] | None = None
     input: str | list[TextContent] | None = Field(default=None, description="Shorthand for one user message (1.x).")
     max_steps: int = Field(default=DEFAULT_MAX_STEPS, ge=1, le=MAX_STEPS_LIMIT)
     use_assistant_message: bool = True
@@ -53,6 +147,9 @@ class LettaRequest(BaseModel):
     streaming: bool = Field(default=False, description="1.x clients: stream the answer as /messages/stream does.")
     stream_tokens: bool = False
     include_pings: bool = True
+    client_tools: list[ClientTool] | None = Field(
+        default=None, description="Tools the client runs: a call to one pauses the turn until the client returns."
+    )
 
     @field_validator("max_steps", mode="before")
     @classmethod
@@ -60,14 +157,24 @@ class LettaRequest(BaseModel):
         return DEFAULT_MAX_STEPS if value is None else value
 
     def input_messages(self) -> list[MessageCreate]:
-        """The messages to send: `messages`, then `input` as one user message. Raises InvalidInputError when
-        there are none."""
-        messages = list(self.messages or [])
+        """The messages to send: `messages`, then `input` as one user message (none when the request answers
+        calls waiting for approval).
+
+        Raises:
+            InvalidInputError: there is nothing to send, or approval answers come with other messages.
+        """
+        messages = [item for item in self.messages or () if isinstance(item, MessageCreate)]
         if self.input is not None:
             messages.append(MessageCreate(role="user", content=self.input))
-        if not messages:
+        answers = self.approval_answers()
+        if answers and messages:
+            raise InvalidInputError("Approval answers cannot be sent together with other messages")
+        if not messages and not answers:
             raise InvalidInputError("A message request needs `messages` or `input`")
         return messages
+
+    def approval_answers(self) -> list[ApprovalCreate | ToolReturnCreate]:
+        return [item for item in self.messages or () if not isinstance(item, MessageCreate)]
 
 
 class _Message(BaseModel):
@@ -139,8 +246,33 @@ class AssistantMessage(_Message):
     content: str
 
 
+class ApprovalRequestMessage(_Message):
+    """Calls that wait for the client: tools that need approval, and client-side tools. Its `otid` is its `id`."""
+
+    message_type: Literal["approval_request_message"] = "approval_request_message"
+    tool_call: ToolCall
+    tool_calls: list[ToolCall] | ToolCall
+
+
+class ApprovalResponseMessage(_Message):
+    """The client's answers, as stored in the history (`approve`, `reason`: the first answer's, deprecated)."""
+
+    message_type: Literal["approval_response_message"] = "approval_response_message"
+    approvals: list[Annotated[ApprovalReturn | ToolReturn, Field(discriminator="type")]] | None = None
+    approve: bool | None = None
+    approval_request_id: str | None = None
+    reason: str | None = None
+
+
 LettaMessage = Annotated[
-    SystemMessage | UserMessage | ReasoningMessage | ToolCallMessage | ToolReturnMessage | AssistantMessage,
+    SystemMessage
+    | UserMessage
+    | ReasoningMessage
+    | ToolCallMessage
+    | ToolReturnMessage
+    | AssistantMessage
+    | ApprovalRequestMessage
+    | ApprovalResponseMessage,
     Field(discriminator="message_type"),
 ]
 
@@ -155,6 +287,7 @@ StopReasonType = Literal[
     "tool_rule",
     "cancelled",
     "requires_approval",
+    "approval_expired",
 ]
 
 
@@ -200,6 +333,12 @@ class ErrorEvent(BaseModel):
     message: str
     detail: str | None = None
     seq_id: int | None = None
+
+
+class CancelledEvent(BaseModel):
+    """Sent as the SSE event `cancelled` when a run is cancelled while streamed."""
+
+    message: str
 
 
 class MessageUpdate(BaseModel):

@@ -169,6 +169,21 @@ class AgentRepository(OrgRepository[Agent]):
         self.session.add_all(AgentTool(agent_id=agent_id, tool_id=t, created_at=at) for t, at in _times(fresh))
         await self.session.flush()
 
+    async def approval_choices(self, agent_id: str) -> dict[str, bool]:
+        """The agent's own approval choices, by tool id (tools it made no choice for are left out)."""
+        query = select(AgentTool.tool_id, AgentTool.requires_approval).where(
+            AgentTool.agent_id == agent_id, AgentTool.requires_approval.is_not(None)
+        )
+        return {tool_id: bool(choice) for tool_id, choice in await self.session.execute(query)}
+
+    async def choose_approval(self, agent_id: str, tool_id: str, requires_approval: bool) -> None:
+        """Whether calls of the attached tool wait for approval, for this agent (over the tool's default)."""
+        await self.session.execute(
+            update(AgentTool)
+            .where(AgentTool.agent_id == agent_id, AgentTool.tool_id == tool_id)
+            .values(requires_approval=requires_approval)
+        )
+
     async def detach_tools(self, agent_id: str, tool_ids: Iterable[str]) -> None:
         ids = list(tool_ids)
         if ids:

@@ -1,9 +1,11 @@
 """An agent's messages, runs and steps, for one organization."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from toolhub.store.models import Message, Run, Step, utcnow
 from toolhub.store.repositories.base import OrgRepository
@@ -77,14 +79,53 @@ class MessageRepository(OrgRepository[Message]):
         await self.session.execute(update(Message).where(*conditions).values(in_context=False))
 
 
+ACTIVE_STATUSES = ("created", "running")
+
+
 class RunRepository(OrgRepository[Run]):
     model = Run
     label = "Run"
 
-    async def active_for(self, agent_id: str) -> Run | None:
-        return await self.find(Run.agent_id == agent_id, Run.status.in_(["created", "running"]))
+    async def active(self, agent_id: str, run_ids: Sequence[str] | None = None) -> list[Run]:
+        """The agent's runs that have not ended (only those of `run_ids` when given)."""
+        conditions = [Run.agent_id == agent_id, Run.status.in_(ACTIVE_STATUSES)]
+        if run_ids is not None:
+            conditions.append(Run.id.in_(list(run_ids)))
+        return await self.list(*conditions)
+
+    @staticmethod
+    async def fail_unfinished(session: AsyncSession, instance_id: str, reason: str) -> int:
+        """Fail every run `instance_id` left unfinished (any organization: this is the server's own clean-up)."""
+        rows = (
+            await session.execute(
+                select(Run).where(Run.instance_id == instance_id, Run.status.in_(ACTIVE_STATUSES))
+            )
+        ).scalars().all()
+        now = utcnow()
+        for run in rows:
+            run.status, run.stop_reason, run.completed_at, run.updated_at = "failed", "error", now, now
+            run.metadata_ = {**(run.metadata_ or {}), "error": reason}
+        return len(rows)
+
+
+@dataclass(frozen=True)
+class StepTotals:
+    steps: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
 
 
 class StepRepository(OrgRepository[Step]):
     model = Step
     label = "Step"
+
+    async def totals(self, run_id: str) -> StepTotals:
+        """What a run used, summed over its stored steps."""
+        query = select(
+            func.count(Step.id),
+            func.coalesce(func.sum(Step.prompt_tokens), 0),
+            func.coalesce(func.sum(Step.completion_tokens), 0),
+            func.coalesce(func.sum(Step.total_tokens), 0),
+        ).where(Step.organization_id == self.actor.organization_id, Step.run_id == run_id)
+        return StepTotals(*(await self.session.execute(query)).one())

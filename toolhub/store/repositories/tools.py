@@ -74,9 +74,8 @@ class ToolRepository(OrgRepository[Tool]):
         return DUPLICATE_NAME
 
     async def create(self, **fields: Any) -> Tool:
-        """Raises ConflictError when the name is taken (checked first; a concurrent create is caught at the flush)."""
-        if await self.get_by_name(fields["name"]) is not None:
-            raise ConflictError(DUPLICATE_NAME)
+        """Raises ConflictError when the name is taken: the unique key on (organization, name) refuses the insert
+        (see `OrgRepository.add`), so no query has to look first."""
         return await self.add(Tool(id=new_id("tool"), **fields))
 
     async def update(self, row: Tool, **fields: Any) -> Tool:
