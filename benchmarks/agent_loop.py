@@ -5,7 +5,10 @@ once with an MCP tool (a stdio server written with the `mcp` SDK).
 Per turn: (wall time of the request − the LLM time the server measured, summed over the turn's steps) / steps.
 The LLM time comes from the stored steps (`llm_ms`); it includes the fake's HTTP round trip.
 
-Run: .venv/bin/python benchmarks/agent_loop.py [--turns 20]
+With --async-agents N (issue 13's figure): N agents each send one background run of 10 tool calls at once; it
+prints runs per second from the first send to the last completion, and the p99 server time per step.
+
+Run: .venv/bin/python benchmarks/agent_loop.py [--turns 20] [--async-agents 50]
 """
 
 import argparse
@@ -70,9 +73,46 @@ def turn_times(http: httpx.Client, fake: FakeLLM, db: Path, agent_id: str, tool:
     return per_step
 
 
+def async_runs(http: httpx.Client, fake: FakeLLM, db: Path, tool: str, agents: int) -> None:
+    """Many agents' background runs at once: throughput and step overhead under the worker pool."""
+    ids = []
+    for _ in range(agents):
+        answer = http.post(
+            "/v1/agents/",
+            json={"agent_type": "letta_v1_agent", "model": "openai/fake-model", "tools": [tool], "include_base_tools": False},
+        )
+        answer.raise_for_status()
+        ids.append(answer.json()["id"])
+    fake.reset()
+    fake.script(*[tool_call(tool, {"a": i, "b": 1}) for i in range(CALLS_PER_TURN * agents)], *[text("done")] * agents)
+    started = time.perf_counter()
+    runs = []
+    for agent_id in ids:
+        answer = http.post(f"/v1/agents/{agent_id}/messages/async", json={"messages": [{"role": "user", "content": "go"}]})
+        answer.raise_for_status()
+        runs.append(answer.json()["id"])
+    pending = set(runs)
+    while pending:
+        pending = {run for run in pending if http.get(f"/v1/runs/{run}").json()["status"] not in ("completed", "failed")}
+        time.sleep(0.02)
+    elapsed = time.perf_counter() - started
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT run_id, SUM(llm_ms), COUNT(*), MAX(total_duration_ns) FROM steps JOIN runs ON runs.id = steps.run_id"
+            " GROUP BY run_id"
+        ).fetchall()
+    wanted = set(runs)
+    per_step = [(duration / 1e6 - llm_ms) / steps for run_id, llm_ms, steps, duration in rows if run_id in wanted]
+    print(
+        f"async: {agents} runs in {elapsed:.2f} s = {agents / elapsed:.1f} runs/s; server time per step "
+        f"p50 {statistics.median(per_step):.2f} ms, p99 {percentile(per_step, 0.99):.2f} ms"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--async-agents", type=int, default=0, help="also run this many background runs at once")
     args = parser.parse_args()
     fake = FakeLLM().start()
     with tempfile.TemporaryDirectory() as tmp:
@@ -98,6 +138,8 @@ def main() -> None:
                         f"p90 {percentile(times, 0.9):6.2f} ms ({args.turns} turns of {CALLS_PER_TURN} calls + answer)"
                     )
                 print(json.dumps({k: round(statistics.median(v), 2) for k, v in results.items()}))
+                if args.async_agents:
+                    async_runs(http, fake, home / "toolhub.db", "add_numbers", args.async_agents)
         finally:
             server.stop()
             fake.stop()

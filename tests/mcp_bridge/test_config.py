@@ -108,6 +108,17 @@ def test_auth_headers_add_bearer_to_a_bare_token() -> None:
     assert custom.headers() == {"X-Key": "k"}
 
 
+def test_header_references_resolve_at_connect_time_and_name_a_missing_variable() -> None:
+    config = StreamableHTTPServerConfig(
+        server_name="r", server_url="http://127.0.0.1/mcp", auth_token="${TOKEN}", custom_headers={"X": "a-${TEAM}"}
+    )
+    assert config.headers({"TOKEN": "t0k", "TEAM": "blue"}) == {"X": "a-blue", "Authorization": "Bearer t0k"}
+    with pytest.raises(MCPConfigError, match="TEAM"):
+        config.headers({"TOKEN": "t0k"})
+    assert config.headers({}, strict=False)["X"] == "a-${TEAM}"
+    assert masked_config(config)["auth_token"] == "****"
+
+
 def test_config_file_loads_every_entry_kind_and_expands_env() -> None:
     text = json.dumps(
         {

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from sqlalchemy import func, update
+
 from toolhub.agent import context
 from toolhub.agent.approvals import (
     DENIED_REASON,
@@ -569,7 +571,7 @@ class AgentLoop:
                           f"{call.arguments!r} is not a JSON object")
         heartbeat = _truthy(parsed.pop(HEARTBEAT, False))
         args = {key: value for key, value in parsed.items() if key not in THOUGHT_KEYS}
-        if tool.spec.tool_type.startswith("letta_"):
+        if tool.spec.tool_type.startswith("letta_") and tool.spec.tool_type != "letta_builtin":
             result = await self._call_base_tool(actor, turn, call, args)
         else:
             result = await self._call_through_door(actor, turn, tool, call, args)
@@ -651,11 +653,11 @@ class AgentLoop:
         answer `requested` put to the client."""
         async with self._db.session() as session:
             if step is not None:
-                await StepRepository(session, actor).add(step)
-            elif step_id is not None:
-                stored = await session.get(Step, step_id)
-                if stored is not None and tools_ms is not None:
-                    stored.tools_ms = (stored.tools_ms or 0) + tools_ms
+                StepRepository(session, actor).stage(step)  # written with the rows: one round trip
+            elif step_id is not None and tools_ms is not None:
+                await session.execute(
+                    update(Step).where(Step.id == step_id).values(tools_ms=func.coalesce(Step.tools_ms, 0) + tools_ms)
+                )
             await MessageRepository(session, actor).add_all(rows)
             if requested is not None:
                 asked = await session.get(Message, requested[0])

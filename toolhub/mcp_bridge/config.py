@@ -4,6 +4,9 @@ The models are frozen, so `old == new` decides whether an update must restart a 
 URLs aimed at link-local or metadata addresses as written; the manager checks resolved addresses again at connect.
 """
 
+import os
+import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -13,6 +16,9 @@ from toolhub.mcp_bridge.errors import MCPConfigError
 from toolhub.mcp_bridge.netguard import url_refusal
 
 MASK = "****"
+ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+"""`${NAME}` in a header value or token is the hub's environment variable NAME, read at connect time, so the
+secret itself need not be stored."""
 
 
 class _ServerConfig(BaseModel):
@@ -61,12 +67,18 @@ class _RemoteServerConfig(_ServerConfig):
             raise ValueError(f"refused: {reason}")
         return value
 
-    def headers(self) -> dict[str, str]:
-        """HTTP headers to send: custom headers, then the auth header (`Bearer` added to a bare token)."""
-        headers = dict(self.custom_headers or {})
+    def headers(self, environ: Mapping[str, str] | None = None, *, strict: bool = True) -> dict[str, str]:
+        """HTTP headers to send: custom headers, then the auth header (`Bearer` added to a bare token), with
+        `${NAME}` references resolved from `environ` (default: the process environment).
+
+        Raises:
+            MCPConfigError: (when `strict`) a referenced variable is not set; the message names it, not values.
+        """
+        env = os.environ if environ is None else environ
+        headers = {key: _resolve(value, env, key, strict) for key, value in (self.custom_headers or {}).items()}
         if self.auth_token:
             name = self.auth_header or "Authorization"
-            token = self.auth_token
+            token = _resolve(self.auth_token, env, name, strict)
             if name.lower() == "authorization" and " " not in token.strip():
                 token = f"Bearer {token.strip()}"
             headers[name] = token
@@ -83,6 +95,19 @@ class StreamableHTTPServerConfig(_RemoteServerConfig):
     """A remote server on the Streamable HTTP transport."""
 
     type: Literal["streamable_http"] = "streamable_http"
+
+
+def _resolve(value: str, environ: Mapping[str, str], header: str, strict: bool) -> str:
+    """`value` with `${NAME}` replaced; a missing variable raises when `strict`, and stays as written otherwise."""
+
+    def lookup(match: re.Match[str]) -> str:
+        if match.group(1) in environ:
+            return environ[match.group(1)]
+        if strict:
+            raise MCPConfigError(f"environment variable {match.group(1)} (header {header}) is not set")
+        return match.group(0)
+
+    return ENV_REFERENCE.sub(lookup, value)
 
 
 def _server_type(value: Any) -> str | None:
@@ -153,8 +178,9 @@ def redact(text: str, config: MCPServerConfig) -> str:
         secrets = list((config.env or {}).values())
     else:
         parts = urlsplit(config.server_url)
-        secrets = [*config.headers().values(), *(value for _, value in parse_qsl(parts.query)), parts.password or ""]
-        secrets += [value.partition(" ")[2] for value in config.headers().values()]
+        headers = config.headers(strict=False)
+        secrets = [*headers.values(), *(value for _, value in parse_qsl(parts.query)), parts.password or ""]
+        secrets += [value.partition(" ")[2] for value in headers.values()]
     for secret in sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True):
         text = text.replace(secret, MASK)
     return text

@@ -30,6 +30,7 @@ from toolhub.server.routers import (
     health,
     mcp,
     mcp_profiles,
+    mcp_servers,
     messages,
     models,
     runs,
@@ -106,7 +107,7 @@ def build_services(
         mcp_hub=hub,
         tools=ToolService(db, tool_changes),
         sandbox_configs=sandbox_configs,
-        mcp_servers=MCPServerService(db, hub),
+        mcp_servers=MCPServerService(db, hub, tool_changes),
         mcp_profiles=MCPProfileService(db, tool_changes),
         tool_changes=tool_changes,
         users=UserService(db, actors),
@@ -209,7 +210,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     app.include_router(health.router)
     protected = [Depends(authenticate)]
-    for module in (admin, mcp, mcp_profiles, tools, sandbox_config, agents, messages, runs, blocks, models):
+    routers = (admin, mcp, mcp_profiles, mcp_servers, tools, sandbox_config, agents, messages, runs, blocks, models)
+    for module in routers:
         app.include_router(module.router, dependencies=protected)
     # The MCP endpoint authenticates on its own (its refusals must happen before the SDK sees a request). First in
     # the table: every tool call is a request there, and matching it after the REST routes costs ~100 path checks.

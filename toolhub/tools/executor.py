@@ -23,6 +23,7 @@ from typing import Any, Literal, Protocol
 from pydantic import ValidationError
 
 from toolhub.errors import InvalidInputError, SandboxUnavailableError
+from toolhub.integrations.builtin import BUILTIN_TOOLS, call_builtin
 from toolhub.mcp_bridge.results import MCPCallResult
 from toolhub.sandbox.base import (
     SERVER_ENV_ALLOWED,
@@ -145,7 +146,9 @@ class ToolExecutor:
         self._default_sandbox = default_sandbox
         source = os.environ if server_env is None else server_env
         self._server_env = {key: source[key] for key in SERVER_ENV_ALLOWED if key in source}
-        self._handlers: dict[str, Handler] = {"custom": self._run_custom, "external_mcp": self._run_mcp}
+        self._handlers: dict[str, Handler] = {
+            "custom": self._run_custom, "external_mcp": self._run_mcp, "letta_builtin": _run_builtin,
+        }
 
     def available(self) -> list[str]:
         return sorted(self._sandboxes)
@@ -224,6 +227,19 @@ async def _run_in(backend: Sandbox, choice: SandboxChoice, invocation: ToolInvoc
         return await backend.run(invocation, config)
     except SandboxError as exc:
         return ExecutionResult.failure(invocation.name, type(exc).__name__, str(exc), cause=exc)
+
+
+async def _run_builtin(call: ToolCall, context: ExecutionContext) -> _Ran:
+    """`web_search` and `run_code` need no agent, so `POST /v1/tools/{id}/run` runs them here, in-process."""
+    name = call.spec.name
+    if name not in BUILTIN_TOOLS:
+        return await _runs_in_agent_step(call, context)
+    started = time.perf_counter()
+    try:
+        text = await call_builtin(name, {**context.agent_env, **context.call_env}, call.args)
+    except (TypeError, ValueError) as exc:
+        return _Ran(ExecutionResult.failure(name, type(exc).__name__, str(exc)))
+    return _Ran(ExecutionResult(status="success", func_return=text, duration_ms=(time.perf_counter() - started) * 1000))
 
 
 async def _runs_in_agent_step(call: ToolCall, _context: ExecutionContext) -> _Ran:

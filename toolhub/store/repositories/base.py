@@ -132,12 +132,17 @@ class OrgRepository(Generic[ModelT]):
         )
         return list((await self.session.execute(query)).scalars())
 
-    async def add(self, row: ModelT) -> ModelT:
-        """Insert `row` for the actor's organization. Raises ConflictError when it takes a unique key."""
+    def stage(self, row: ModelT) -> ModelT:
+        """Add `row` for the actor's organization; it is written with the session's next flush."""
         row.organization_id = self.actor.organization_id
         row.created_by_id = self.actor.user_id
         row.last_updated_by_id = self.actor.user_id
         self.session.add(row)
+        return row
+
+    async def add(self, row: ModelT) -> ModelT:
+        """Insert `row` for the actor's organization. Raises ConflictError when it takes a unique key."""
+        self.stage(row)
         await self._flush(row)
         return row
 

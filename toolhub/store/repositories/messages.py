@@ -47,9 +47,7 @@ class MessageRepository(OrgRepository[Message]):
 
     async def add_all(self, rows: Sequence[Message]) -> None:
         for row in rows:
-            row.organization_id = self.actor.organization_id
-            row.created_by_id = row.last_updated_by_id = self.actor.user_id
-        self.session.add_all(rows)
+            self.stage(row)
         await self.session.flush()
 
     async def search(self, agent_id: str, query: str, page: int) -> tuple[list[Message], int]:
