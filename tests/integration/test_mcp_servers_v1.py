@@ -113,7 +113,10 @@ def synced(http: httpx.Client, server_id: str) -> dict[str, dict]:
     return {tool["name"]: tool for tool in response.json()}
 
 
-def test_stdio_lifecycle_through_both_sdk_generations(server, client):
+def test_stdio_lifecycle_through_both_sdk_generations(make_server):
+    # A server of its own: on the shared one, another test's time server may already hold these tool names.
+    server = make_server()
+    client = server.client()
     name = unique("time")
     seen = run_letta1(LIFECYCLE, server.base_url, name, str(VENV_BIN / "mcp-server-time"))
     created = seen["created"]
@@ -144,7 +147,8 @@ def test_stdio_lifecycle_through_both_sdk_generations(server, client):
         assert client.get(f"/v1/tools/{tool['id']}").status_code == 404
 
 
-def test_server_added_through_the_08_routes_has_an_id_and_tools(client):
+def test_server_added_through_the_08_routes_has_an_id_and_tools(make_server):
+    client = make_server().client()  # its own server: the tool names must be free
     name = unique("old")
     body = {"server_name": name, "command": str(VENV_BIN / "mcp-server-time"), "args": ["--local-timezone", "UTC"]}
     assert client.put("/v1/tools/mcp/servers", json=body).status_code == 200

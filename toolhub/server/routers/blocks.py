@@ -20,7 +20,8 @@ TemplatesOnlyQuery = Annotated[bool, Query(description="Templates only (true) or
 NameQuery = Annotated[str | None, Query(description="Only the templates with this name.")]
 TagsQuery = Annotated[list[str] | None, Query(description="Only blocks with any (or all) of these tags.")]
 MatchAllTagsQuery = Annotated[bool, Query(description="With tags: blocks that have all of them, not any.")]
-CountQuery = Annotated[int | None, Query(ge=0)]
+CountQuery = Annotated[int | None, Query(ge=0, le=2**31 - 1)]
+"""Bounded so the database (PostgreSQL compares it as a 32-bit integer) never sees one it cannot hold."""
 
 
 @router.post("", response_model=Block, operation_id="create_block")
