@@ -165,7 +165,7 @@ class AgentService:
             await agents.attach_tools(row.id, [tool.id for tool in tools])
             await agents.replace_secrets(row.id, self._encrypted(secrets))
             await _add_system_message(session, actor, row, own + shared)
-            return (await self._states(agents, [row], ALL_RELATIONS))[0]
+            return await self._state_of(agents, row)
 
     async def modify(self, actor: Actor, agent_id: str, body: AgentUpdate) -> AgentState:
         """Raises InvalidInputError as `create` does; NotFoundError for an unknown agent."""
@@ -200,7 +200,7 @@ class AgentService:
             if body.secrets is not None or body.tool_exec_environment_variables is not None:
                 await agents.replace_secrets(agent_id, self._encrypted(_secret_values(body)))
             await agents.update(row, **columns)
-            return (await self._states(agents, [row], ALL_RELATIONS))[0]
+            return await self._state_of(agents, row)
 
     async def delete(self, actor: Actor, agent_id: str) -> None:
         """Deletes the agent's messages, runs, steps and secrets, and the blocks it made that no other agent has."""
@@ -223,7 +223,7 @@ class AgentService:
             await ToolRepository(session, actor).get(tool_id)
             await agents.attach_tools(agent_id, [tool_id])
             await agents.touch(row)
-            return (await self._states(agents, [row], ALL_RELATIONS))[0]
+            return await self._state_of(agents, row)
 
     async def choose_approval(
         self, actor: Actor, agent_id: str, tool_name: str, requires_approval: bool
@@ -245,7 +245,7 @@ class AgentService:
             if not requires_approval:
                 rules = [rule for rule in rules if not _approval_rule_on(rule, tool_name)]
             await agents.update(row, tool_rules=rules)
-            return (await self._states(agents, [row], ALL_RELATIONS))[0]
+            return await self._state_of(agents, row)
 
     async def detach_tool(self, actor: Actor, agent_id: str, tool_id: str) -> AgentState:
         """Detaching a tool that is not attached changes nothing. Raises NotFoundError for an unknown agent."""
@@ -254,7 +254,7 @@ class AgentService:
             row = await agents.get(agent_id)
             await agents.detach_tools(agent_id, [tool_id])
             await agents.touch(row)
-            return (await self._states(agents, [row], ALL_RELATIONS))[0]
+            return await self._state_of(agents, row)
 
     async def run_tool(
         self, actor: Actor, agent_id: str, tool_name: str, args: Mapping[str, Any]
@@ -337,7 +337,7 @@ class AgentService:
                 )
             await agents.attach_blocks(agent_id, [block_id])
             await agents.touch(row)
-            return (await self._states(agents, [row], ALL_RELATIONS))[0]
+            return await self._state_of(agents, row)
 
     async def detach_block(self, actor: Actor, agent_id: str, block_id: str) -> AgentState:
         async with self._db.session() as session:
@@ -345,7 +345,7 @@ class AgentService:
             row = await agents.get(agent_id)
             await agents.detach_blocks(agent_id, [block_id])
             await agents.touch(row)
-            return (await self._states(agents, [row], ALL_RELATIONS))[0]
+            return await self._state_of(agents, row)
 
     async def agents_of_block(
         self, actor: Actor, block_id: str, page: ListParams, relations: Collection[Relation]
@@ -359,6 +359,10 @@ class AgentService:
             return await self._states(agents, rows, relations)
 
     # -- helpers -------------------------------------------------------------------------------------------------
+
+    async def _state_of(self, agents: AgentRepository, row: AgentRow) -> AgentState:
+        """The full AgentState of one agent, as every write answers it."""
+        return (await self._states(agents, [row], ALL_RELATIONS))[0]
 
     async def _states(
         self, agents: AgentRepository, rows: Sequence[AgentRow], relations: Collection[Relation]
